@@ -1,0 +1,42 @@
+//! The metallb.io API of ferrolb, and the pure parsing both the operator and the webhook need.
+//!
+//! Every kind of MetalLB's API (group `metallb.io`) is a Rust type here, with the same field
+//! names, defaults and ranges, so a user's MetalLB YAML applies and reads back unchanged. The
+//! CustomResourceDefinitions are generated from these types ([`manifest`]) and checked in under
+//! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
+//! a Service asks for. Nothing here does I/O.
+
+pub mod address;
+pub mod annotations;
+pub mod bfdprofile;
+pub mod bgpadvertisement;
+pub mod bgppeer;
+pub mod community;
+pub mod configurationstate;
+pub mod ipaddresspool;
+pub mod l2advertisement;
+pub mod manifest;
+pub mod resource;
+pub mod servicestatus;
+
+pub use address::{AddressError, AddressRange, Family};
+pub use annotations::{Annotation, RequestError, ServiceRequest};
+pub use bfdprofile::BFDProfile;
+pub use bgpadvertisement::BGPAdvertisement;
+pub use community::Community;
+pub use configurationstate::ConfigurationState;
+pub use ipaddresspool::IPAddressPool;
+pub use l2advertisement::L2Advertisement;
+pub use servicestatus::{ServiceBGPStatus, ServiceL2Status};
+
+/// The namespace ferrolb is installed in by default, as MetalLB's.
+pub const DEFAULT_NAMESPACE: &str = "metallb-system";
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("address {:?} in IPAddressPool {pool:?} is invalid: {}", source.entry, source.reason)]
+    PoolAddress { pool: String, source: AddressError },
+    #[error("cannot render the CustomResourceDefinitions as YAML: {0}")]
+    RenderCrds(#[from] serde_yaml::Error),
+}

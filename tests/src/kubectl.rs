@@ -1,0 +1,101 @@
+//! `kubectl` run against a test control plane: the same client users run, so the suites see
+//! what a user would see (printer columns, warnings, admission messages).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use crate::Error;
+
+/// `kubectl` with a fixed kubeconfig.
+#[derive(Clone, Debug)]
+pub struct Kubectl {
+    kubeconfig: PathBuf,
+}
+
+/// What one `kubectl` call printed.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Outcome {
+    fn from(o: Output) -> Self {
+        Outcome {
+            success: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Kubectl {
+    pub fn new(kubeconfig: PathBuf) -> Self {
+        Self { kubeconfig }
+    }
+
+    /// Runs `kubectl ARGS` with `input` on stdin, whatever its outcome.
+    pub fn run(&self, args: &[&str], input: Option<&str>) -> Result<Outcome, Error> {
+        let mut child = Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(text) = input {
+            child
+                .stdin
+                .take()
+                .expect("stdin is piped")
+                .write_all(text.as_bytes())?;
+        }
+        Ok(child.wait_with_output()?.into())
+    }
+
+    /// Runs `kubectl ARGS` and returns its stdout, or an error quoting its stderr.
+    pub fn ok(&self, args: &[&str], input: Option<&str>) -> Result<String, Error> {
+        let out = self.run(args, input)?;
+        if out.success {
+            Ok(out.stdout)
+        } else {
+            Err(Error::Command {
+                command: format!("kubectl {}", args.join(" ")),
+                stderr: out.stderr,
+            })
+        }
+    }
+
+    /// Applies the checked-in CRDs and waits until the API serves them.
+    pub fn install_crds(&self) -> Result<(), Error> {
+        let path = crate::repo_root().join(ferrolb_crds::manifest::CRD_PATH);
+        self.ok(&["apply", "-f", &path.to_string_lossy()], None)?;
+        self.ok(
+            &[
+                "wait",
+                "--for",
+                "condition=established",
+                "--timeout",
+                "60s",
+                "crd",
+                "--all",
+            ],
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Creates a namespace unless it exists.
+    pub fn ensure_namespace(&self, name: &str) -> Result<(), Error> {
+        if self.run(&["get", "namespace", name], None)?.success {
+            return Ok(());
+        }
+        self.ok(&["create", "namespace", name], None).map(drop)
+    }
+}

@@ -1,0 +1,35 @@
+//! The harness of ferrolb's integration suites: a real control plane per test binary
+//! ([`control_plane`]), `kubectl` against it ([`kubectl`]), and the YAML documents users wrote
+//! in the seed documents ([`seeds`]).
+//!
+//! Each suite under `tests/tests/` starts its own etcd and kube-apiserver on free loopback
+//! ports through `dev/control-plane run`, so suites never see each other's objects; the
+//! processes end when the suite's process ends, however it ends.
+
+pub mod control_plane;
+pub mod kubectl;
+pub mod seeds;
+
+pub use control_plane::ControlPlane;
+pub use kubectl::Kubectl;
+
+/// The repository root (the workspace), for scripts and checked-in files.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// Errors of the harness.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot start the control plane: {0}")]
+    Start(String),
+    #[error("{command} failed: {stderr}")]
+    Command { command: String, stderr: String },
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+}
