@@ -41,29 +41,35 @@ pub trait MetallbKind: kube::Resource<DynamicType = ()> + JsonSchema {
 }
 
 /// The OpenAPI v3 schema of a kind, in the structural form the API server requires.
+///
+/// Optional fields are not marked `nullable`, as in MetalLB's CRDs: the API server then prunes
+/// explicit nulls, and publishes the full field tree that `kubectl explain` shows.
 pub fn structural_schema<K: JsonSchema>() -> JSONSchemaProps {
     let generator = schemars::generate::SchemaSettings::openapi3()
         .with(|s| {
             s.inline_subschemas = true;
             s.meta_schema = None;
         })
-        .with_transform(schemars::transform::AddNullable::default())
         .with_transform(kube::core::schema::StructuralSchemaRewriter)
         .with_transform(kube::core::schema::OptionalEnum)
         .with_transform(kube::core::schema::OptionalIntOrString)
         .into_generator();
     let mut schema = serde_json::to_value(generator.into_root_schema_for::<K>())
         .expect("a schemars schema serializes to JSON");
-    unwrap_descriptions(&mut schema);
+    tidy(&mut schema);
     serde_json::from_value(schema)
         .expect("schemars output of a metallb.io type is a valid JSONSchemaProps")
 }
 
-/// Joins the lines of each description that doc comments wrapped, keeping paragraph breaks,
-/// so `kubectl explain` reflows them to the terminal's width.
-fn unwrap_descriptions(value: &mut serde_json::Value) {
+/// Drops the `nullable: true` that OpenAPI 3 settings put on optional fields, and joins the
+/// lines of each description that doc comments wrapped (keeping paragraph breaks) so
+/// `kubectl explain` reflows them to the terminal's width.
+fn tidy(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
+            if map.get("nullable").is_some_and(serde_json::Value::is_boolean) {
+                map.remove("nullable");
+            }
             for (key, v) in map.iter_mut() {
                 match v {
                     serde_json::Value::String(text) if key == "description" => {
@@ -79,11 +85,11 @@ fn unwrap_descriptions(value: &mut serde_json::Value) {
                             .collect::<Vec<_>>()
                             .join("\n\n");
                     }
-                    other => unwrap_descriptions(other),
+                    other => tidy(other),
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(tidy),
         _ => {}
     }
 }

@@ -22,6 +22,7 @@ pub struct ControlPlane {
     pub dir: PathBuf,
     child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
+    crds_installed: Mutex<bool>,
 }
 
 /// How long a start may take: the first start on a machine builds kube-apiserver.
@@ -87,6 +88,7 @@ impl ControlPlane {
             dir,
             child: Mutex::new(child),
             stdin: Mutex::new(stdin),
+            crds_installed: Mutex::new(false),
         })
     }
 
@@ -99,6 +101,16 @@ impl ControlPlane {
     /// `kubectl` pointed at this control plane.
     pub fn kubectl(&self) -> Kubectl {
         Kubectl::new(self.kubeconfig.clone())
+    }
+
+    /// Installs the checked-in CRDs, once however many tests ask at the same time.
+    pub fn install_crds(&self) -> Result<(), Error> {
+        let mut installed = self.crds_installed.lock().unwrap_or_else(|e| e.into_inner());
+        if !*installed {
+            self.kubectl().install_crds()?;
+            *installed = true;
+        }
+        Ok(())
     }
 
     /// A kube client for this control plane's admin user.

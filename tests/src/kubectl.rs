@@ -93,9 +93,13 @@ impl Kubectl {
 
     /// Creates a namespace unless it exists.
     pub fn ensure_namespace(&self, name: &str) -> Result<(), Error> {
-        if self.run(&["get", "namespace", name], None)?.success {
+        let out = self.run(&["create", "namespace", name], None)?;
+        if out.success || out.stderr.contains("AlreadyExists") {
             return Ok(());
         }
-        self.ok(&["create", "namespace", name], None).map(drop)
+        Err(Error::Command {
+            command: format!("kubectl create namespace {name}"),
+            stderr: out.stderr,
+        })
     }
 }
