@@ -67,7 +67,10 @@ pub fn structural_schema<K: JsonSchema>() -> JSONSchemaProps {
 fn tidy(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
-            if map.get("nullable").is_some_and(serde_json::Value::is_boolean) {
+            if map
+                .get("nullable")
+                .is_some_and(serde_json::Value::is_boolean)
+            {
                 map.remove("nullable");
             }
             for (key, v) in map.iter_mut() {

@@ -105,7 +105,10 @@ impl ControlPlane {
 
     /// Installs the checked-in CRDs, once however many tests ask at the same time.
     pub fn install_crds(&self) -> Result<(), Error> {
-        let mut installed = self.crds_installed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut installed = self
+            .crds_installed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if !*installed {
             self.kubectl().install_crds()?;
             *installed = true;

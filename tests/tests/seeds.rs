@@ -21,9 +21,22 @@ fn prepared() -> Kubectl {
             control_plane.install_crds().unwrap();
             let kubectl = control_plane.kubectl();
             let fixture = repo_root().join("tests/fixtures/prometheusrule-crd.yaml");
-            kubectl.ok(&["apply", "-f", &fixture.to_string_lossy()], None).unwrap();
             kubectl
-                .ok(&["wait", "--for", "condition=established", "--timeout", "60s", "crd", "--all"], None)
+                .ok(&["apply", "-f", &fixture.to_string_lossy()], None)
+                .unwrap();
+            kubectl
+                .ok(
+                    &[
+                        "wait",
+                        "--for",
+                        "condition=established",
+                        "--timeout",
+                        "60s",
+                        "crd",
+                        "--all",
+                    ],
+                    None,
+                )
                 .unwrap();
             kubectl.ensure_namespace("metallb-system").unwrap();
             kubectl
@@ -37,15 +50,20 @@ fn seed_documents() -> Vec<(String, Value)> {
         .map(|entry| entry.unwrap().path())
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no seed documents in {}", seed_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no seed documents in {}",
+        seed_dir().display()
+    );
     let mut docs = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let found = yaml_documents(&text);
         assert!(!found.is_empty(), "no YAML found in {}", file.display());
         for doc in found {
-            let value: Value = serde_yaml::from_str(&doc)
-                .unwrap_or_else(|e| panic!("seed YAML in {} does not parse: {e}\n{doc}", file.display()));
+            let value: Value = serde_yaml::from_str(&doc).unwrap_or_else(|e| {
+                panic!("seed YAML in {} does not parse: {e}\n{doc}", file.display())
+            });
             docs.push((doc, value));
         }
     }
@@ -81,7 +99,13 @@ fn assert_contained(want: &Value, got: &Value, path: &str) {
             }
         }
         (Value::Array(w), Value::Array(g)) => {
-            assert_eq!(w.len(), g.len(), "{path} has {} items after reading back, not {}", g.len(), w.len());
+            assert_eq!(
+                w.len(),
+                g.len(),
+                "{path} has {} items after reading back, not {}",
+                g.len(),
+                w.len()
+            );
             for (i, (a, b)) in w.iter().zip(g).enumerate() {
                 assert_contained(a, b, &format!("{path}[{i}]"));
             }
@@ -93,7 +117,8 @@ fn assert_contained(want: &Value, got: &Value, path: &str) {
 /// Reads a metallb.io object into ferrolb's type for its kind and writes it out again.
 fn through_rust_types(kind: &str, object: Value) -> Value {
     fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(object: Value) -> Value {
-        let typed: T = serde_json::from_value(object).unwrap_or_else(|e| panic!("ferrolb's type refuses it: {e}"));
+        let typed: T = serde_json::from_value(object)
+            .unwrap_or_else(|e| panic!("ferrolb's type refuses it: {e}"));
         serde_json::to_value(typed).unwrap()
     }
     match kind {
@@ -120,25 +145,46 @@ fn every_seed_document_applies_and_reads_back_unchanged() {
             kubectl.ensure_namespace(ns).unwrap();
         }
         let applied = kubectl.run(&["apply", "-f", "-"], Some(text)).unwrap();
-        assert!(applied.success, "kubectl apply refused a seed document: {}\n{text}", applied.stderr);
+        assert!(
+            applied.success,
+            "kubectl apply refused a seed document: {}\n{text}",
+            applied.stderr
+        );
 
         let name = doc["metadata"]["name"].as_str().unwrap();
         let ns = doc["metadata"]["namespace"].as_str().unwrap_or("default");
         let json = kubectl
-            .ok(&["get", &resource_of(doc), name, "-n", ns, "-o", "json"], None)
+            .ok(
+                &["get", &resource_of(doc), name, "-n", ns, "-o", "json"],
+                None,
+            )
             .unwrap();
         let stored: Value = serde_json::from_str(&json).unwrap();
         assert_contained(doc, &stored, &format!("{} {name}", doc["kind"]));
 
-        if doc["apiVersion"].as_str().unwrap().starts_with("metallb.io/") {
+        if doc["apiVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("metallb.io/")
+        {
             metallb_objects += 1;
             let kind = doc["kind"].as_str().unwrap();
             let rewritten = through_rust_types(kind, stored);
-            assert_contained(doc, &rewritten, &format!("{kind} {name} through ferrolb's type"));
+            assert_contained(
+                doc,
+                &rewritten,
+                &format!("{kind} {name} through ferrolb's type"),
+            );
         }
     }
-    eprintln!("{} seed documents applied, {metallb_objects} of them metallb.io objects", docs.len());
-    assert!(metallb_objects > 0, "the seeds hold metallb.io objects, none was found");
+    eprintln!(
+        "{} seed documents applied, {metallb_objects} of them metallb.io objects",
+        docs.len()
+    );
+    assert!(
+        metallb_objects > 0,
+        "the seeds hold metallb.io objects, none was found"
+    );
 }
 
 #[test]
@@ -146,7 +192,8 @@ fn ipaddresspool_listing_shows_metallb_columns_and_usage_counts() {
     let kubectl = prepared();
     let pool = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: columns-check\n  namespace: metallb-system\nspec:\n  addresses:\n  - 198.51.100.0/24\n  avoidBuggyIPs: true\n";
     kubectl.ok(&["apply", "-f", "-"], Some(pool)).unwrap();
-    let status = r#"{"status":{"assignedIPv4":3,"assignedIPv6":0,"availableIPv4":251,"availableIPv6":0}}"#;
+    let status =
+        r#"{"status":{"assignedIPv4":3,"assignedIPv6":0,"availableIPv4":251,"availableIPv6":0}}"#;
     kubectl
         .ok(
             &["patch", "ipaddresspool", "columns-check", "-n", "metallb-system", "--subresource=status", "--type=merge", "-p", status],
@@ -161,20 +208,55 @@ fn ipaddresspool_listing_shows_metallb_columns_and_usage_counts() {
             )
         })
         .unwrap();
-    let table = kubectl.ok(&["get", "ipaddresspools", "-n", "metallb-system"], None).unwrap();
+    let table = kubectl
+        .ok(&["get", "ipaddresspools", "-n", "metallb-system"], None)
+        .unwrap();
     let header = table.lines().next().unwrap();
-    for column in ["AUTO ASSIGN", "AVOID BUGGY IPS", "ADDRESSES", "ASSIGNED IPV4", "AVAILABLE IPV4"] {
-        assert!(header.contains(column), "column {column} missing from:\n{table}");
+    for column in [
+        "AUTO ASSIGN",
+        "AVOID BUGGY IPS",
+        "ADDRESSES",
+        "ASSIGNED IPV4",
+        "AVAILABLE IPV4",
+    ] {
+        assert!(
+            header.contains(column),
+            "column {column} missing from:\n{table}"
+        );
     }
-    let row = table.lines().find(|l| l.starts_with("columns-check")).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("columns-check"))
+        .unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cells, ["columns-check", "true", "true", r#"["198.51.100.0/24"]"#, "3", "251"]);
+    assert_eq!(
+        cells,
+        [
+            "columns-check",
+            "true",
+            "true",
+            r#"["198.51.100.0/24"]"#,
+            "3",
+            "251"
+        ]
+    );
 }
 
 /// The full object with `status` replaced, for a raw PUT to the status subresource.
 fn status_body(kubectl: &Kubectl, status: &str) -> String {
     let json = kubectl
-        .ok(&["get", "ipaddresspool", "columns-check", "-n", "metallb-system", "-o", "json"], None)
+        .ok(
+            &[
+                "get",
+                "ipaddresspool",
+                "columns-check",
+                "-n",
+                "metallb-system",
+                "-o",
+                "json",
+            ],
+            None,
+        )
         .unwrap();
     let mut object: Value = serde_json::from_str(&json).unwrap();
     let patch: Value = serde_json::from_str(status).unwrap();
