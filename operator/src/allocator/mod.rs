@@ -1,0 +1,586 @@
+//! The allocator: pools in, Services' demands in, assignments out. No client, no async.
+//!
+//! It remembers which Service holds which IPs and keeps them there ("an IP never moves"): a
+//! Service keeps its IPs for as long as they are still offered by their pool and still satisfy
+//! what the Service asks for, across restarts too, since the operator first [`Allocator::converge`]s
+//! every Service that already has IPs in its status, and only then those that wait for one.
+//! New IPs are the lowest free ones of the first pool that can give them, found in O(log n)
+//! over the runs of used addresses ([`used::UsedSet`]).
+
+mod demand;
+mod pool;
+mod sharing;
+mod used;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use ferrolb_crds::address::{Family, int_to_ip, ip_to_int, is_buggy_ip};
+
+pub use demand::{Demand, FamilyPolicy, Reason, Refusal};
+pub use pool::{Audience, Eligibility, Pool};
+pub use sharing::Sharing;
+pub use used::UsedSet;
+
+/// The IPs a Service holds and the pool they came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub pool: String,
+    /// In the order of the Service's IP families.
+    pub ips: Vec<IpAddr>,
+}
+
+/// What converging a Service did, for events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// It kept the IPs it had.
+    Kept,
+    /// It had no IPs and got these.
+    Allocated,
+    /// It kept its IP and gained one of the missing family.
+    Extended(IpAddr),
+    /// Its IPs were no longer valid (the reason), and it got new ones.
+    Moved(String),
+}
+
+/// The outcome of converging one Service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converged {
+    pub assignment: Assignment,
+    pub change: Change,
+}
+
+/// The result of a failed convergence: why, and the IPs the Service lost, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failed {
+    pub refusal: Refusal,
+    /// Set when the Service had IPs that were cleared (and why).
+    pub cleared: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Held {
+    assignment: Assignment,
+    sharing: Sharing,
+}
+
+/// Usage of one pool, for its status and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub assigned_v4: u128,
+    pub assigned_v6: u128,
+    pub capacity_v4: u128,
+    pub capacity_v6: u128,
+}
+
+impl PoolUsage {
+    pub fn available_v4(&self) -> u128 {
+        self.capacity_v4.saturating_sub(self.assigned_v4)
+    }
+    pub fn available_v6(&self) -> u128 {
+        self.capacity_v6.saturating_sub(self.assigned_v6)
+    }
+}
+
+/// The allocator's whole state.
+#[derive(Debug, Default)]
+pub struct Allocator {
+    pools: BTreeMap<String, Pool>,
+    held: HashMap<String, Held>,
+    holders: HashMap<IpAddr, BTreeSet<String>>,
+    by_sharing_key: HashMap<String, BTreeSet<IpAddr>>,
+    used_v4: UsedSet,
+    used_v6: UsedSet,
+}
+
+impl Allocator {
+    /// Replaces the pools. Services keep their IPs; call [`Allocator::stale`] to find those
+    /// whose IPs the new pools no longer offer, and converge them.
+    pub fn set_pools(&mut self, pools: impl IntoIterator<Item = Pool>) {
+        self.pools = pools.into_iter().map(|p| (p.name.clone(), p)).collect();
+    }
+
+    pub fn pools(&self) -> impl Iterator<Item = &Pool> {
+        self.pools.values()
+    }
+
+    /// Services holding an IP that its pool no longer offers.
+    pub fn stale(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, h)| !self.still_offered(&h.assignment))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// The assignment of a Service, if it holds IPs.
+    pub fn assignment(&self, key: &str) -> Option<&Assignment> {
+        self.held.get(key).map(|h| &h.assignment)
+    }
+
+    /// How many Services hold IPs.
+    pub fn holders_count(&self) -> usize {
+        self.held.len()
+    }
+
+    fn still_offered(&self, a: &Assignment) -> bool {
+        self.pools
+            .get(&a.pool)
+            .is_some_and(|pool| a.ips.iter().all(|ip| pool.offers(*ip)))
+    }
+
+    fn used(&self, family: Family) -> &UsedSet {
+        match family {
+            Family::V4 => &self.used_v4,
+            Family::V6 => &self.used_v6,
+        }
+    }
+
+    fn used_mut(&mut self, family: Family) -> &mut UsedSet {
+        match family {
+            Family::V4 => &mut self.used_v4,
+            Family::V6 => &mut self.used_v6,
+        }
+    }
+
+    /// Frees the IPs of a Service (deleted, or no longer a LoadBalancer). Returns what it held.
+    pub fn release(&mut self, key: &str) -> Option<Assignment> {
+        let held = self.held.remove(key)?;
+        for ip in &held.assignment.ips {
+            self.drop_holder(*ip, key, held.sharing.key.as_deref());
+        }
+        Some(held.assignment)
+    }
+
+    fn drop_holder(&mut self, ip: IpAddr, key: &str, sharing_key: Option<&str>) {
+        let now_free = match self.holders.get_mut(&ip) {
+            Some(set) => {
+                set.remove(key);
+                set.is_empty()
+            }
+            None => false,
+        };
+        if now_free {
+            self.holders.remove(&ip);
+            self.used_mut(Family::of(ip)).remove(ip_to_int(ip));
+            if let Some(k) = sharing_key
+                && let Some(ips) = self.by_sharing_key.get_mut(k)
+            {
+                ips.remove(&ip);
+                if ips.is_empty() {
+                    self.by_sharing_key.remove(k);
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, key: &str, assignment: Assignment, sharing: Sharing) {
+        for ip in &assignment.ips {
+            self.holders.entry(*ip).or_default().insert(key.to_owned());
+            self.used_mut(Family::of(*ip)).insert(ip_to_int(*ip));
+            if let Some(k) = &sharing.key {
+                self.by_sharing_key
+                    .entry(k.clone())
+                    .or_default()
+                    .insert(*ip);
+            }
+        }
+        self.held.insert(
+            key.to_owned(),
+            Held {
+                assignment,
+                sharing,
+            },
+        );
+    }
+
+    /// Whether `ip` is free for Service `key`, or held only by Services it may share with.
+    fn shareable(&self, ip: IpAddr, key: &str, sharing: &Sharing) -> Result<(), String> {
+        for other in self.holders.get(&ip).into_iter().flatten() {
+            if other == key {
+                continue;
+            }
+            let theirs = &self.held[other].sharing;
+            sharing.check(theirs, other)?;
+        }
+        Ok(())
+    }
+
+    /// Brings one Service to an assignment: keeps its IPs when they are still valid (from
+    /// memory, or else from `status_ips` as read from its status), completes a dual-stack pair
+    /// when it can, and otherwise allocates anew.
+    pub fn converge(
+        &mut self,
+        demand: &Demand,
+        status_ips: &[IpAddr],
+    ) -> Result<Converged, Failed> {
+        let key = demand.key.as_str();
+        let current = match self.held.get(key) {
+            Some(h) => Some(h.assignment.clone()),
+            None => self.recover(status_ips),
+        };
+        let mut cleared = None;
+        if let Some(current) = current {
+            match self.keepable(demand, &current) {
+                Ok(()) => {
+                    self.release(key);
+                    self.take(key, current.clone(), demand.sharing.clone());
+                    return Ok(self.maybe_extend(demand, current));
+                }
+                Err(why) => {
+                    self.release(key);
+                    cleared = Some(why);
+                }
+            }
+        }
+        match self.allocate(demand) {
+            Ok(assignment) => {
+                self.take(key, assignment.clone(), demand.sharing.clone());
+                let change = match cleared {
+                    Some(why) => Change::Moved(why),
+                    None => Change::Allocated,
+                };
+                Ok(Converged { assignment, change })
+            }
+            Err(refusal) => Err(Failed { refusal, cleared }),
+        }
+    }
+
+    /// An assignment rebuilt from IPs found in a Service's status: the pool offering them.
+    fn recover(&self, ips: &[IpAddr]) -> Option<Assignment> {
+        let first = ips.first()?;
+        let pool = self.pools.values().find(|p| p.offers(*first))?;
+        Some(Assignment {
+            pool: pool.name.clone(),
+            ips: ips.to_vec(),
+        })
+    }
+
+    /// Whether a Service may keep `current`, or why not.
+    fn keepable(&self, demand: &Demand, current: &Assignment) -> Result<(), String> {
+        let Some(pool) = self.pools.get(&current.pool) else {
+            return Err(format!("its pool {:?} no longer exists", current.pool));
+        };
+        if let Some(ip) = current.ips.iter().find(|ip| !pool.offers(**ip)) {
+            return Err(
+                if pool.avoid_buggy_ips
+                    && is_buggy_ip(*ip)
+                    && pool.ranges.iter().any(|r| r.contains(*ip))
+                {
+                    format!(
+                        "pool {:?} now avoids addresses ending in .0 or .255 such as {ip}",
+                        pool.name
+                    )
+                } else {
+                    format!("{ip} is no longer in pool {:?}", pool.name)
+                },
+            );
+        }
+        if let Some(wanted) = &demand.pool
+            && *wanted != current.pool
+        {
+            return Err(format!(
+                "it asks for pool {wanted:?} but its IPs are from {:?}",
+                current.pool
+            ));
+        }
+        if !demand.ips.is_empty() {
+            let have: BTreeSet<_> = current.ips.iter().collect();
+            let want: BTreeSet<_> = demand.ips.iter().collect();
+            if have != want {
+                return Err(format!(
+                    "it asks for {} but holds {}",
+                    list(&demand.ips),
+                    list(&current.ips)
+                ));
+            }
+        }
+        let families: Vec<Family> = current.ips.iter().map(|ip| Family::of(*ip)).collect();
+        if families.iter().any(|f| !demand.families.contains(f))
+            || (families.len() == 2 && families[0] == families[1])
+            || families.len() > 2
+            || (demand.policy == FamilyPolicy::SingleStack && families.len() != 1)
+        {
+            return Err(format!(
+                "its IPs {} do not fit its IP families {:?} ({:?})",
+                list(&current.ips),
+                demand.families,
+                demand.policy
+            ));
+        }
+        for ip in &current.ips {
+            self.shareable(*ip, &demand.key, &demand.sharing)
+                .map_err(|why| format!("{ip} cannot stay: {why}"))?;
+        }
+        Ok(())
+    }
+
+    /// Adds the missing family to a dual-stack Service holding one IP, from the same pool.
+    fn maybe_extend(&mut self, demand: &Demand, current: Assignment) -> Converged {
+        let kept = Converged {
+            assignment: current.clone(),
+            change: Change::Kept,
+        };
+        if demand.policy == FamilyPolicy::SingleStack
+            || current.ips.len() != 1
+            || !demand.ips.is_empty()
+        {
+            return kept;
+        }
+        let have = Family::of(current.ips[0]);
+        let Some(missing) = demand.families.iter().copied().find(|f| *f != have) else {
+            return kept;
+        };
+        let Some(pool) = self.pools.get(&current.pool) else {
+            return kept;
+        };
+        let Some(ip) = self.pick_one(pool, missing, demand) else {
+            return kept;
+        };
+        let mut assignment = current;
+        assignment.ips.push(ip);
+        assignment
+            .ips
+            .sort_by_key(|ip| demand.families.iter().position(|f| *f == Family::of(*ip)));
+        self.release(&demand.key);
+        self.take(&demand.key, assignment.clone(), demand.sharing.clone());
+        Converged {
+            assignment,
+            change: Change::Extended(ip),
+        }
+    }
+
+    /// The lowest usable IP of `family` in `pool` for this Service: an IP already shared under
+    /// its sharing key when one fits, else the lowest free one.
+    fn pick_one(&self, pool: &Pool, family: Family, demand: &Demand) -> Option<IpAddr> {
+        if let Some(k) = &demand.sharing.key
+            && let Some(ips) = self.by_sharing_key.get(k)
+        {
+            let shared = ips.iter().copied().find(|ip| {
+                Family::of(*ip) == family
+                    && pool.offers(*ip)
+                    && self.shareable(*ip, &demand.key, &demand.sharing).is_ok()
+            });
+            if shared.is_some() {
+                return shared;
+            }
+        }
+        let used = self.used(family);
+        pool.bounds(family)
+            .find_map(|(first, last)| used.first_free(first, last, |n| pool.skips(family, n)))
+            .map(|n| int_to_ip(family, n))
+    }
+
+    /// A fresh assignment for a Service that holds none.
+    fn allocate(&self, demand: &Demand) -> Result<Assignment, Refusal> {
+        if !demand.ips.is_empty() {
+            return self.allocate_requested(demand);
+        }
+        let audience = demand.audience();
+        let candidates: Vec<&Pool> = match &demand.pool {
+            Some(name) => {
+                let pool = self
+                    .pools
+                    .get(name)
+                    .ok_or_else(|| Refusal::unknown_pool(name))?;
+                if !pool.serves_on_request(&audience) {
+                    return Err(Refusal::invalid(format!(
+                        "pool {name:?} does not serve Services of namespace {:?} with these labels (its serviceAllocation)",
+                        demand.namespace
+                    )));
+                }
+                vec![pool]
+            }
+            None => self.automatic_pools(&audience),
+        };
+        if candidates.is_empty() {
+            return Err(Refusal::new(
+                Reason::NoMatchingPool,
+                "no IPAddressPool serves this Service: add a pool with autoAssign, or name one in metallb.io/address-pool".to_owned(),
+            ));
+        }
+        for families in demand.family_attempts() {
+            for pool in &candidates {
+                if let Some(ips) = families
+                    .iter()
+                    .map(|f| {
+                        pool.has_family(*f)
+                            .then(|| self.pick_one(pool, *f, demand))
+                            .flatten()
+                    })
+                    .collect::<Option<Vec<_>>>()
+                {
+                    return Ok(Assignment {
+                        pool: pool.name.clone(),
+                        ips,
+                    });
+                }
+            }
+        }
+        let names: Vec<&str> = candidates.iter().map(|p| p.name.as_str()).collect();
+        Err(Refusal::new(
+            Reason::PoolExhausted,
+            format!(
+                "no free {} address in pool{} {}",
+                demand.families_text(),
+                if names.len() == 1 { "" } else { "s" },
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+
+    /// Pools a Service may draw from without naming one: those whose serviceAllocation admits
+    /// it, by priority (0 last), then the auto-assign pools without serviceAllocation; ties by
+    /// name, never random.
+    fn automatic_pools(&self, audience: &Audience<'_>) -> Vec<&Pool> {
+        let mut ranked: Vec<&Pool> = self
+            .pools
+            .values()
+            .filter(|p| p.eligibility.is_some() && p.serves_automatically(audience))
+            .collect();
+        ranked.sort_by_key(|p| {
+            (
+                p.eligibility.as_ref().map(Eligibility::rank),
+                p.name.clone(),
+            )
+        });
+        ranked.extend(
+            self.pools
+                .values()
+                .filter(|p| p.eligibility.is_none() && p.auto_assign),
+        );
+        ranked
+    }
+
+    /// The specific IPs a Service asks for, if they are valid and free for it.
+    fn allocate_requested(&self, demand: &Demand) -> Result<Assignment, Refusal> {
+        demand.check_requested_families()?;
+        let audience = demand.audience();
+        let mut pool_name: Option<&str> = None;
+        for ip in &demand.ips {
+            let pool = match &demand.pool {
+                Some(name) => {
+                    let pool = self
+                        .pools
+                        .get(name)
+                        .ok_or_else(|| Refusal::unknown_pool(name))?;
+                    if !pool.offers(*ip) {
+                        return Err(Refusal::invalid(format!(
+                            "requested IP {ip} is not in the requested pool {name:?}{}",
+                            self.pool_offering(*ip)
+                                .map(|p| format!(" (it is in pool {:?})", p.name))
+                                .unwrap_or_default()
+                        )));
+                    }
+                    pool
+                }
+                None => self
+                    .pool_offering(*ip)
+                    .ok_or_else(|| self.not_in_any_pool(*ip))?,
+            };
+            if !pool.serves_on_request(&audience) {
+                return Err(Refusal::invalid(format!(
+                    "requested IP {ip} is in pool {:?}, which does not serve Services of namespace {:?} with these labels (its serviceAllocation)",
+                    pool.name, demand.namespace
+                )));
+            }
+            if let Some(first) = pool_name
+                && first != pool.name
+            {
+                return Err(Refusal::invalid(format!(
+                    "requested IPs {} come from two pools, {first:?} and {:?}; both must come from one pool",
+                    list(&demand.ips),
+                    pool.name
+                )));
+            }
+            pool_name = Some(&pool.name);
+            self.shareable(*ip, &demand.key, &demand.sharing)
+                .map_err(|why| {
+                    Refusal::new(
+                        Reason::SharingConflict,
+                        format!("requested IP {ip} is not available: {why}"),
+                    )
+                })?;
+        }
+        let mut ips = demand.ips.clone();
+        ips.sort_by_key(|ip| demand.families.iter().position(|f| *f == Family::of(*ip)));
+        Ok(Assignment {
+            pool: pool_name.unwrap_or_default().to_owned(),
+            ips,
+        })
+    }
+
+    fn pool_offering(&self, ip: IpAddr) -> Option<&Pool> {
+        self.pools.values().find(|p| p.offers(ip))
+    }
+
+    fn not_in_any_pool(&self, ip: IpAddr) -> Refusal {
+        let message = match self
+            .pools
+            .values()
+            .find(|p| p.ranges.iter().any(|r| r.contains(ip)))
+        {
+            Some(pool) => format!(
+                "requested IP {ip} ends in .0 or .255, which pool {:?} avoids (avoidBuggyIPs)",
+                pool.name
+            ),
+            None => format!("requested IP {ip} is not in any IPAddressPool"),
+        };
+        Refusal::new(Reason::NotInAnyPool, message)
+    }
+
+    /// Usage of every pool: IPs in use within its ranges (whoever holds them), and capacity.
+    pub fn usage(&self) -> BTreeMap<String, PoolUsage> {
+        self.pools
+            .values()
+            .map(|pool| {
+                let assigned = |family: Family| {
+                    let used = self.used(family);
+                    pool.bounds(family).fold(0u128, |sum, (first, last)| {
+                        let mut within = used.count_within(first, last);
+                        if pool.avoid_buggy_ips && family == Family::V4 {
+                            // Addresses the pool skips are not part of it, even when another
+                            // (overlapping) pool handed them out.
+                            within -= used
+                                .runs_within(first, last)
+                                .map(|(s, e)| buggy_between(s, e))
+                                .sum::<u128>();
+                        }
+                        sum.saturating_add(within)
+                    })
+                };
+                let usage = PoolUsage {
+                    assigned_v4: assigned(Family::V4),
+                    assigned_v6: assigned(Family::V6),
+                    capacity_v4: pool.capacity(Family::V4),
+                    capacity_v6: pool.capacity(Family::V6),
+                };
+                (pool.name.clone(), usage)
+            })
+            .collect()
+    }
+}
+
+/// How many IPv4 addresses (as integers) between `first` and `last` end in .0 or .255.
+fn buggy_between(first: u128, last: u128) -> u128 {
+    ferrolb_crds::AddressRange::new(int_to_ip(Family::V4, first), int_to_ip(Family::V4, last))
+        .map(|r| r.buggy_count())
+        .unwrap_or(0)
+}
+
+fn list(ips: &[IpAddr]) -> String {
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}

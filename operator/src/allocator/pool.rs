@@ -1,0 +1,158 @@
+//! A pool as the allocator sees it: parsed ranges, auto-assignment, the .0/.255 rule, and which
+//! Services it serves ([`Eligibility`]), built from an `IPAddressPool` object. A pool that does
+//! not parse is refused whole with a message naming it and the bad value.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ferrolb_crds::IPAddressPool;
+use ferrolb_crds::address::{AddressRange, Family, is_buggy_ip};
+use kube::core::{Selector, SelectorExt};
+
+/// Labels of a Service and of its namespace, what pools select on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Audience<'a> {
+    pub namespace: &'a str,
+    pub namespace_labels: &'a BTreeMap<String, String>,
+    pub service_labels: &'a BTreeMap<String, String>,
+}
+
+/// The Services a pool with `serviceAllocation` is meant for, and its rank among pools.
+#[derive(Clone, Debug, Default)]
+pub struct Eligibility {
+    pub priority: i32,
+    pub namespaces: Vec<String>,
+    pub namespace_selectors: Vec<Selector>,
+    pub service_selectors: Vec<Selector>,
+}
+
+impl Eligibility {
+    /// Whether a Service may take addresses from the pool: its namespace is listed or selected
+    /// (when the pool restricts namespaces), and it is selected (when the pool selects Services).
+    pub fn admits(&self, audience: &Audience<'_>) -> bool {
+        let restricts_namespaces =
+            !self.namespaces.is_empty() || !self.namespace_selectors.is_empty();
+        let namespace_ok = !restricts_namespaces
+            || self.namespaces.iter().any(|n| n == audience.namespace)
+            || self
+                .namespace_selectors
+                .iter()
+                .any(|s| s.matches(audience.namespace_labels));
+        let service_ok = self.service_selectors.is_empty()
+            || self
+                .service_selectors
+                .iter()
+                .any(|s| s.matches(audience.service_labels));
+        namespace_ok && service_ok
+    }
+
+    /// Sort key: priorities ascending, with 0 (unset) after every set priority.
+    pub fn rank(&self) -> (bool, i32) {
+        (self.priority == 0, self.priority)
+    }
+}
+
+/// A pool ready for allocation.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    pub name: String,
+    /// Address ranges in address order.
+    pub ranges: Vec<AddressRange>,
+    pub auto_assign: bool,
+    pub avoid_buggy_ips: bool,
+    /// Set when the pool restricts or ranks the Services it serves.
+    pub eligibility: Option<Eligibility>,
+}
+
+impl Pool {
+    /// Parses an IPAddressPool, or says what is wrong with it.
+    pub fn from_object(object: &IPAddressPool) -> Result<Self, String> {
+        let name = object.name().to_owned();
+        let mut ranges = object.ranges().map_err(|e| e.to_string())?;
+        ranges.sort();
+        let eligibility = match &object.spec.service_allocation {
+            None => None,
+            Some(allocation) => {
+                let parse = |field: &str, selectors: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector]| {
+                    selectors
+                        .iter()
+                        .map(|s| {
+                            Selector::try_from(s.clone()).map_err(|e| {
+                                format!("IPAddressPool {name:?} has an invalid {field} entry {s:?}: {}", e.0)
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                Some(Eligibility {
+                    priority: allocation.priority,
+                    namespaces: allocation.namespaces.clone(),
+                    namespace_selectors: parse(
+                        "serviceAllocation.namespaceSelectors",
+                        &allocation.namespace_selectors,
+                    )?,
+                    service_selectors: parse(
+                        "serviceAllocation.serviceSelectors",
+                        &allocation.service_selectors,
+                    )?,
+                })
+            }
+        };
+        Ok(Pool {
+            name,
+            ranges,
+            auto_assign: object.spec.auto_assign(),
+            avoid_buggy_ips: object.spec.avoid_buggy_ips,
+            eligibility,
+        })
+    }
+
+    /// Whether `ip` may be handed out from this pool: inside a range, and not a .0/.255
+    /// address when the pool avoids them.
+    pub fn offers(&self, ip: IpAddr) -> bool {
+        self.ranges.iter().any(|r| r.contains(ip)) && !(self.avoid_buggy_ips && is_buggy_ip(ip))
+    }
+
+    /// Whether the pool has any range of `family`.
+    pub fn has_family(&self, family: Family) -> bool {
+        self.ranges.iter().any(|r| r.family() == family)
+    }
+
+    /// Whether an integer address of `family` is one the pool skips.
+    pub fn skips(&self, family: Family, n: u128) -> bool {
+        self.avoid_buggy_ips && family == Family::V4 && matches!(n & 0xff, 0 | 255)
+    }
+
+    /// Addresses of `family` the pool can hand out, saturating for huge IPv6 pools.
+    pub fn capacity(&self, family: Family) -> u128 {
+        self.ranges
+            .iter()
+            .filter(|r| r.family() == family)
+            .fold(0u128, |sum, r| {
+                sum.saturating_add(r.usable_count(self.avoid_buggy_ips))
+            })
+    }
+
+    /// Whether a Service may take addresses from this pool without naming it.
+    pub fn serves_automatically(&self, audience: &Audience<'_>) -> bool {
+        self.auto_assign && self.eligibility.as_ref().is_none_or(|e| e.admits(audience))
+    }
+
+    /// Whether a Service that names this pool may take addresses from it.
+    pub fn serves_on_request(&self, audience: &Audience<'_>) -> bool {
+        self.eligibility.as_ref().is_none_or(|e| e.admits(audience))
+    }
+
+    /// The integer bounds of the ranges of `family`.
+    pub fn bounds(&self, family: Family) -> impl Iterator<Item = (u128, u128)> + '_ {
+        self.ranges
+            .iter()
+            .filter(move |r| r.family() == family)
+            .map(|r| r.bounds())
+    }
+
+    /// Whether the integer address `n` of `family` lies in one of the pool's ranges.
+    pub fn covers(&self, family: Family, n: u128) -> bool {
+        self.bounds(family)
+            .any(|(first, last)| (first..=last).contains(&n))
+    }
+}

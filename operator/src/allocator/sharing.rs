@@ -1,0 +1,148 @@
+//! When two Services may share one IP (`metallb.io/allow-shared-ip`), as MetalLB defines it:
+//! the same non-empty sharing key, the same externalTrafficPolicy (with `Local`, the same pod
+//! selector, so both reach the same pods from the announcing node), and no port used by both
+//! with the same protocol.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What of a Service matters for sharing its IP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sharing {
+    /// The `allow-shared-ip` key; `None` never shares.
+    pub key: Option<String>,
+    /// `(protocol, port)` pairs the Service exposes.
+    pub ports: BTreeSet<(String, i32)>,
+    /// The pod selector when externalTrafficPolicy is `Local`; `None` for `Cluster`.
+    pub local_selector: Option<BTreeMap<String, String>>,
+}
+
+impl Sharing {
+    /// Whether `self` (of Service `me`) may share an IP with `other` (of Service `them`), or
+    /// why not.
+    pub fn check(&self, other: &Sharing, them: &str) -> Result<(), String> {
+        match (&self.key, &other.key) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                return Err(format!(
+                    "it is in use by {them} with allow-shared-ip key {b:?}, not {a:?}"
+                ));
+            }
+            (None, _) => {
+                return Err(format!(
+                    "it is in use by {them}; Services share an IP only when both set the same allow-shared-ip key"
+                ));
+            }
+            (Some(_), None) => {
+                return Err(format!(
+                    "it is in use by {them}, which does not set allow-shared-ip"
+                ));
+            }
+        }
+        match (&self.local_selector, &other.local_selector) {
+            (None, None) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "it is in use by {them}; both use externalTrafficPolicy Local but select different pods"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "it is in use by {them} with a different externalTrafficPolicy"
+                ));
+            }
+        }
+        if let Some((protocol, port)) = self.ports.intersection(&other.ports).next() {
+            return Err(format!(
+                "it is in use by {them}, which also uses port {port}/{protocol}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sharing(
+        key: Option<&str>,
+        ports: &[(&str, i32)],
+        local: Option<&[(&str, &str)]>,
+    ) -> Sharing {
+        Sharing {
+            key: key.map(str::to_owned),
+            ports: ports.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect(),
+            local_selector: local.map(|l| {
+                l.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
+        }
+    }
+
+    #[test]
+    fn same_key_different_ports_share() {
+        let a = sharing(Some("k"), &[("TCP", 80)], None);
+        let b = sharing(Some("k"), &[("TCP", 443)], None);
+        assert_eq!(a.check(&b, "default/b"), Ok(()));
+    }
+
+    #[test]
+    fn same_port_with_other_protocol_shares() {
+        let a = sharing(Some("k"), &[("TCP", 53)], None);
+        let b = sharing(Some("k"), &[("UDP", 53)], None);
+        assert_eq!(a.check(&b, "default/b"), Ok(()));
+    }
+
+    #[test]
+    fn colliding_port_is_refused_naming_the_port() {
+        let a = sharing(Some("k"), &[("TCP", 80)], None);
+        let b = sharing(Some("k"), &[("TCP", 80)], None);
+        assert_eq!(
+            a.check(&b, "default/b").unwrap_err(),
+            "it is in use by default/b, which also uses port 80/TCP"
+        );
+    }
+
+    #[test]
+    fn different_or_missing_keys_are_refused() {
+        let a = sharing(Some("k"), &[("TCP", 80)], None);
+        let b = sharing(Some("other"), &[("TCP", 81)], None);
+        assert!(
+            a.check(&b, "default/b")
+                .unwrap_err()
+                .contains(r#"key "other", not "k""#)
+        );
+        let none = sharing(None, &[("TCP", 81)], None);
+        assert!(
+            none.check(&a, "default/a")
+                .unwrap_err()
+                .contains("only when both set")
+        );
+        assert!(
+            a.check(&none, "default/n")
+                .unwrap_err()
+                .contains("does not set allow-shared-ip")
+        );
+    }
+
+    #[test]
+    fn local_policy_needs_identical_selectors() {
+        let a = sharing(Some("k"), &[("TCP", 80)], Some(&[("app", "web")]));
+        let same = sharing(Some("k"), &[("TCP", 81)], Some(&[("app", "web")]));
+        let other = sharing(Some("k"), &[("TCP", 81)], Some(&[("app", "db")]));
+        let cluster = sharing(Some("k"), &[("TCP", 81)], None);
+        assert_eq!(a.check(&same, "default/s"), Ok(()));
+        assert!(
+            a.check(&other, "default/o")
+                .unwrap_err()
+                .contains("select different pods")
+        );
+        assert!(
+            a.check(&cluster, "default/c")
+                .unwrap_err()
+                .contains("different externalTrafficPolicy")
+        );
+    }
+}
