@@ -12,11 +12,14 @@ pub mod bfdprofile;
 pub mod bgpadvertisement;
 pub mod bgppeer;
 pub mod community;
+pub mod community_value;
 pub mod configurationstate;
+pub mod duration;
 pub mod ipaddresspool;
 pub mod l2advertisement;
 pub mod manifest;
 pub mod resource;
+pub mod selector;
 pub mod servicestatus;
 
 pub use address::{AddressError, AddressRange, Family};

@@ -1,0 +1,243 @@
+//! Label selectors as Kubernetes reads them: [`validate`] checks one the way the API server
+//! would (keys, values, operators), naming the part at fault; [`matches`] says whether a set
+//! of labels is selected. The webhook validates the selectors of pools and advertisements with
+//! it, and resolves `ipAddressPoolSelectors`; the operator and speaker can match with it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+/// Why a selector is invalid, as a lowercase sentence naming the key, value or operator.
+pub fn validate(selector: &LabelSelector) -> Result<(), String> {
+    for (key, value) in selector.match_labels.iter().flatten() {
+        label_key(key)?;
+        label_value(key, value)?;
+    }
+    for requirement in selector.match_expressions.iter().flatten() {
+        label_key(&requirement.key)?;
+        let values = requirement.values.as_deref().unwrap_or_default();
+        match requirement.operator.as_str() {
+            "In" | "NotIn" => {
+                if values.is_empty() {
+                    return Err(format!(
+                        "operator {:?} on key {:?} needs at least one value",
+                        requirement.operator, requirement.key
+                    ));
+                }
+                for value in values {
+                    label_value(&requirement.key, value)?;
+                }
+            }
+            "Exists" | "DoesNotExist" => {
+                if !values.is_empty() {
+                    return Err(format!(
+                        "operator {:?} on key {:?} takes no values, got {values:?}",
+                        requirement.operator, requirement.key
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "operator {other:?} on key {:?} is not one of In, NotIn, Exists, DoesNotExist",
+                    requirement.key
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `labels` satisfy every label and expression of `selector` (an empty selector
+/// selects everything).
+pub fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let labels_match = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    labels_match
+        && selector
+            .match_expressions
+            .iter()
+            .flatten()
+            .all(|r| requirement_matches(r, labels))
+}
+
+fn requirement_matches(r: &LabelSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
+    let values = r.values.as_deref().unwrap_or_default();
+    match (r.operator.as_str(), labels.get(&r.key)) {
+        ("In", Some(v)) => values.contains(v),
+        ("NotIn", Some(v)) => !values.contains(v),
+        ("NotIn", None) | ("DoesNotExist", None) | ("Exists", Some(_)) => true,
+        _ => false,
+    }
+}
+
+/// A label key: an optional DNS subdomain prefix and `/`, then a name of at most 63
+/// characters.
+fn label_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix
+        && !is_dns_subdomain(prefix)
+    {
+        return Err(format!(
+            "label key {key:?} is invalid: prefix {prefix:?} is not a lowercase DNS subdomain"
+        ));
+    }
+    if name.is_empty() || name.len() > 63 || !is_label_name(name) {
+        return Err(format!(
+            "label key {key:?} is invalid: name part must be 1 to 63 characters of letters, \
+             digits, '-', '_' or '.', starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+fn label_value(key: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.len() > 63 || !is_label_name(value) {
+        return Err(format!(
+            "label value {value:?} for key {key:?} is invalid: it must be at most 63 characters \
+             of letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+fn is_label_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            let b = part.as_bytes();
+            !b.is_empty()
+                && b.len() <= 63
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn expression(key: &str, operator: &str, values: &[&str]) -> LabelSelector {
+        LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: key.into(),
+                operator: operator.into(),
+                values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
+            }]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_selector_with_prefixed_keys_and_every_operator_is_valid() {
+        let selector = LabelSelector {
+            match_labels: Some(labels(&[("example.com/zone", "east-1"), ("tier", "")])),
+            ..Default::default()
+        };
+        assert_eq!(validate(&selector), Ok(()));
+        for (op, values) in [
+            ("In", &["a"][..]),
+            ("NotIn", &["a"]),
+            ("Exists", &[]),
+            ("DoesNotExist", &[]),
+        ] {
+            assert_eq!(validate(&expression("k", op, values)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_operator_is_named() {
+        assert_eq!(
+            validate(&expression("zone", "Equals", &["a"])),
+            Err(
+                r#"operator "Equals" on key "zone" is not one of In, NotIn, Exists, DoesNotExist"#
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn in_without_values_and_exists_with_values_are_invalid() {
+        assert_eq!(
+            validate(&expression("zone", "In", &[])),
+            Err(r#"operator "In" on key "zone" needs at least one value"#.into())
+        );
+        assert_eq!(
+            validate(&expression("zone", "Exists", &["a"])),
+            Err(r#"operator "Exists" on key "zone" takes no values, got ["a"]"#.into())
+        );
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_quoted() {
+        let bad_key = LabelSelector {
+            match_labels: Some(labels(&[("-zone", "a")])),
+            ..Default::default()
+        };
+        assert!(
+            validate(&bad_key)
+                .unwrap_err()
+                .starts_with(r#"label key "-zone" is invalid"#)
+        );
+        let bad_prefix = LabelSelector {
+            match_labels: Some(labels(&[("Example.com/zone", "a")])),
+            ..Default::default()
+        };
+        assert!(
+            validate(&bad_prefix)
+                .unwrap_err()
+                .contains(r#"prefix "Example.com" is not a lowercase DNS subdomain"#)
+        );
+        let bad_value = LabelSelector {
+            match_labels: Some(labels(&[("zone", "east 1")])),
+            ..Default::default()
+        };
+        assert!(
+            validate(&bad_value)
+                .unwrap_err()
+                .starts_with(r#"label value "east 1" for key "zone" is invalid"#)
+        );
+    }
+
+    #[test]
+    fn matching_follows_labels_and_expressions() {
+        let node = labels(&[("zone", "east"), ("tier", "edge")]);
+        assert!(matches(&LabelSelector::default(), &node));
+        assert!(matches(&expression("zone", "In", &["east", "west"]), &node));
+        assert!(!matches(&expression("zone", "NotIn", &["east"]), &node));
+        assert!(matches(&expression("rack", "NotIn", &["r1"]), &node));
+        assert!(matches(&expression("tier", "Exists", &[]), &node));
+        assert!(!matches(&expression("tier", "DoesNotExist", &[]), &node));
+        let by_label = LabelSelector {
+            match_labels: Some(labels(&[("zone", "west")])),
+            ..Default::default()
+        };
+        assert!(!matches(&by_label, &node));
+    }
+}
