@@ -1,0 +1,20 @@
+//! ferrolb's admission webhook: refuses a wrong metallb.io object or LoadBalancer Service at
+//! `kubectl apply`, with a message that names the object and the value at fault.
+//!
+//! Requests flow from the HTTPS server ([`server`]) to [`admission`], which decodes the
+//! AdmissionReview and hands the object and the current [`cluster::Cluster`] snapshot to the
+//! pure rules in [`validate`]. The snapshot is kept by [`stores`] from watches of the
+//! namespace. [`conversion`] converts BGPPeer between its versions. Certificates are generated
+//! and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and registered with
+//! the API server by [`registration`].
+
+pub mod cluster;
+pub mod pool_index;
+pub mod validate;
+
+/// Errors of the webhook.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}

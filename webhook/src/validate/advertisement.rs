@@ -1,0 +1,243 @@
+//! L2Advertisement and BGPAdvertisement rules: no pool, peer or selector listed twice, valid
+//! selectors, aggregation lengths in range and not shorter than any selected pool's prefix,
+//! serviceSelectors only with the default aggregation lengths, well-formed communities, and no
+//! two advertisements setting different localPref for the same pool, nodes and peers. Pools,
+//! peers and community aliases that do not exist are warnings: they may be created next.
+
+use std::collections::BTreeSet;
+
+use ferrolb_crds::address::{AddressRange, Family};
+use ferrolb_crds::bgpadvertisement::BGPAdvertisementSpec;
+use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
+use ferrolb_crds::{BGPAdvertisement, IPAddressPool, L2Advertisement};
+
+use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
+use crate::cluster::Cluster;
+
+/// Validates an L2Advertisement being created or updated.
+pub fn validate_l2(ad: &L2Advertisement, cluster: &Cluster) -> Verdict {
+    let mut verdict = Verdict::default();
+    let object = describe("L2Advertisement", ad.metadata.name.as_deref());
+    require_namespace(
+        &mut verdict,
+        cluster,
+        &object,
+        ad.metadata.namespace.as_deref(),
+    );
+    let spec = &ad.spec;
+    pool_references(&mut verdict, cluster, &object, &spec.ip_address_pools);
+    valid_selectors(
+        &mut verdict,
+        &object,
+        "ipAddressPoolSelectors",
+        &spec.ip_address_pool_selectors,
+    );
+    valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
+    valid_selectors(
+        &mut verdict,
+        &object,
+        "serviceSelectors",
+        &spec.service_selectors,
+    );
+    let preferences: Vec<_> = spec
+        .preferred_node_selectors
+        .iter()
+        .map(|p| p.preference.clone())
+        .collect();
+    valid_selectors(
+        &mut verdict,
+        &object,
+        "preferredNodeSelectors.preference",
+        &preferences,
+    );
+    let interfaces: Vec<String> = spec.interfaces.iter().map(|i| format!("{i:?}")).collect();
+    no_duplicates(&mut verdict, &object, "interfaces", &interfaces);
+    verdict
+}
+
+/// Validates a BGPAdvertisement being created or updated.
+pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
+    let mut verdict = Verdict::default();
+    let name = ad.metadata.name.as_deref().unwrap_or_default();
+    let object = describe("BGPAdvertisement", Some(name));
+    require_namespace(
+        &mut verdict,
+        cluster,
+        &object,
+        ad.metadata.namespace.as_deref(),
+    );
+    let spec = &ad.spec;
+    pool_references(&mut verdict, cluster, &object, &spec.ip_address_pools);
+    valid_selectors(
+        &mut verdict,
+        &object,
+        "ipAddressPoolSelectors",
+        &spec.ip_address_pool_selectors,
+    );
+    valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
+    valid_selectors(
+        &mut verdict,
+        &object,
+        "serviceSelectors",
+        &spec.service_selectors,
+    );
+
+    let peers: Vec<String> = spec.peers.iter().map(|p| format!("{p:?}")).collect();
+    no_duplicates(&mut verdict, &object, "peers", &peers);
+    for peer in &spec.peers {
+        if !cluster.peers.contains_key(peer) {
+            verdict.warn(format!(
+                "{object}: BGPPeer {peer:?} does not exist in namespace {}; nothing is advertised to it until it is created",
+                cluster.namespace
+            ));
+        }
+    }
+
+    let (v4, v6) = (spec.aggregation_length(), spec.aggregation_length_v6());
+    let mut lengths_valid = true;
+    for (field, length, max) in [
+        ("aggregationLength", v4, 32),
+        ("aggregationLengthV6", v6, 128),
+    ] {
+        if !(0..=max).contains(&length) {
+            lengths_valid = false;
+            verdict.deny(format!(
+                "{object}: {field} {length} is invalid: it must be from 0 to {max}"
+            ));
+        }
+    }
+    if !spec.service_selectors.is_empty() && (v4 != 32 || v6 != 128) {
+        verdict.deny(format!(
+            "{object}: serviceSelectors can only be used with the default aggregation lengths \
+             (aggregationLength 32, aggregationLengthV6 128), not {v4} and {v6}"
+        ));
+    }
+    if lengths_valid {
+        for pool in cluster.pools.pools().filter(|p| selects(spec, p)) {
+            for fault in aggregation_faults(spec, pool) {
+                verdict.deny(format!("{object}: {fault}"));
+            }
+        }
+    }
+
+    let communities: Vec<String> = spec.communities.iter().map(|c| format!("{c:?}")).collect();
+    no_duplicates(&mut verdict, &object, "communities", &communities);
+    for community in &spec.communities {
+        if looks_like_value(community) {
+            if let Err(why) = community.parse::<CommunityValue>() {
+                verdict.deny(format!("{object}: {why}"));
+            }
+        } else if !alias_exists(cluster, community) {
+            verdict.warn(format!(
+                "{object}: community alias {community:?} is not defined by any Community in namespace {}",
+                cluster.namespace
+            ));
+        }
+    }
+
+    for other in cluster.bgp_advertisements.values() {
+        let other_name = other.metadata.name.as_deref().unwrap_or_default();
+        if other_name == name || other.spec.local_pref == spec.local_pref {
+            continue;
+        }
+        let shared = shared_pools(cluster, spec, &other.spec);
+        if let Some(pool) = shared.first()
+            && peers_intersect(&spec.peers, &other.spec.peers)
+            && spec.node_selectors == other.spec.node_selectors
+        {
+            verdict.deny(format!(
+                "{object}: localPref {} conflicts with localPref {} of BGPAdvertisement {other_name:?} \
+                 for the same IPAddressPool {pool:?}, nodes and peers",
+                spec.local_pref, other.spec.local_pref
+            ));
+        }
+    }
+    verdict
+}
+
+/// Whether an advertisement applies to a pool: by name, by selector, or because it names no
+/// pool at all (then it applies to every pool).
+pub fn selects(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> bool {
+    if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
+        return true;
+    }
+    let labels = pool.metadata.labels.clone().unwrap_or_default();
+    spec.ip_address_pools.iter().any(|n| n == pool.name())
+        || spec
+            .ip_address_pool_selectors
+            .iter()
+            .any(|s| ferrolb_crds::selector::matches(s, &labels))
+}
+
+/// The prefixes of `pool` more specific than the advertisement's aggregation length, at most
+/// one per family: aggregating them would announce addresses outside the pool.
+pub fn aggregation_faults(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> Vec<String> {
+    let mut faults = Vec::new();
+    for family in [Family::V4, Family::V6] {
+        let (field, length) = match family {
+            Family::V4 => ("aggregationLength", spec.aggregation_length()),
+            Family::V6 => ("aggregationLengthV6", spec.aggregation_length_v6()),
+        };
+        let too_specific = pool
+            .spec
+            .addresses
+            .iter()
+            .filter_map(|a| a.parse::<AddressRange>().ok())
+            .filter(|r| r.family() == family)
+            .flat_map(|r| r.cidrs())
+            .find(|(_, prefix)| i32::from(*prefix) > length);
+        if let Some((network, prefix)) = too_specific {
+            faults.push(format!(
+                "{field} {length} is shorter than prefix {network}/{prefix} of IPAddressPool {:?} \
+                 (invalid aggregation length: the aggregate would cover addresses outside the pool)",
+                pool.name()
+            ));
+        }
+    }
+    faults
+}
+
+fn pool_references(verdict: &mut Verdict, cluster: &Cluster, object: &str, pools: &[String]) {
+    let quoted: Vec<String> = pools.iter().map(|p| format!("{p:?}")).collect();
+    no_duplicates(verdict, object, "ipAddressPools", &quoted);
+    for pool in pools {
+        if cluster.pools.get(pool).is_none() {
+            verdict.warn(format!(
+                "{object}: IPAddressPool {pool:?} does not exist in namespace {}; nothing is advertised for it until it is created",
+                cluster.namespace
+            ));
+        }
+    }
+}
+
+fn alias_exists(cluster: &Cluster, alias: &str) -> bool {
+    cluster
+        .communities
+        .values()
+        .any(|c| c.spec.communities.iter().any(|a| a.name == alias))
+}
+
+/// Names of existing pools both advertisements apply to.
+fn shared_pools(
+    cluster: &Cluster,
+    a: &BGPAdvertisementSpec,
+    b: &BGPAdvertisementSpec,
+) -> Vec<String> {
+    let selected = |spec: &BGPAdvertisementSpec| -> BTreeSet<String> {
+        cluster
+            .pools
+            .pools()
+            .filter(|p| selects(spec, p))
+            .map(|p| p.name().to_owned())
+            .collect()
+    };
+    selected(a).intersection(&selected(b)).cloned().collect()
+}
+
+/// Whether two peer lists share a peer; an empty list means every peer.
+fn peers_intersect(a: &[String], b: &[String]) -> bool {
+    a.is_empty() || b.is_empty() || a.iter().any(|p| b.contains(p))
+}
+
+#[cfg(test)]
+mod tests;

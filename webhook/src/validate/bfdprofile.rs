@@ -1,0 +1,132 @@
+//! BFDProfile rules: timers and counts within the ranges BFD implementations accept, and no
+//! deletion while a BGPPeer still names the profile.
+
+use ferrolb_crds::BFDProfile;
+
+use super::{Verdict, describe, require_namespace};
+use crate::cluster::Cluster;
+
+/// Validates a BFDProfile being created or updated.
+pub fn validate(profile: &BFDProfile, cluster: &Cluster) -> Verdict {
+    let mut verdict = Verdict::default();
+    let object = describe("BFDProfile", profile.metadata.name.as_deref());
+    require_namespace(
+        &mut verdict,
+        cluster,
+        &object,
+        profile.metadata.namespace.as_deref(),
+    );
+    let spec = &profile.spec;
+    for (field, value, min, max, unit) in [
+        ("receiveInterval", spec.receive_interval, 10, 60000, "ms"),
+        ("transmitInterval", spec.transmit_interval, 10, 60000, "ms"),
+        ("echoInterval", spec.echo_interval, 10, 60000, "ms"),
+        ("detectMultiplier", spec.detect_multiplier, 2, 255, ""),
+        ("minimumTtl", spec.minimum_ttl, 1, 254, ""),
+    ] {
+        if let Some(value) = value
+            && !(min..=max).contains(&value)
+        {
+            verdict.deny(format!(
+                "{object}: {field} {value}{unit} is out of range: it must be from {min}{unit} to {max}{unit}"
+            ));
+        }
+    }
+    verdict
+}
+
+/// Refuses to delete a profile that BGPPeers still use, naming them.
+pub fn validate_deletion(profile: &BFDProfile, cluster: &Cluster) -> Verdict {
+    let mut verdict = Verdict::default();
+    let name = profile.metadata.name.as_deref().unwrap_or_default();
+    let users: Vec<String> = cluster
+        .peers
+        .iter()
+        .filter(|(_, peer)| peer.spec.bfd_profile == name)
+        .map(|(peer, _)| format!("{peer:?}"))
+        .collect();
+    if !users.is_empty() {
+        verdict.deny(format!(
+            "BFDProfile {name:?} cannot be deleted: it is still used by BGPPeer {}",
+            users.join(", ")
+        ));
+    }
+    verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::fixtures::{NS, meta};
+    use ferrolb_crds::bfdprofile::BFDProfileSpec;
+    use ferrolb_crds::bgppeer::v1beta2::{BGPPeer, BGPPeerSpec};
+
+    fn profile(spec: BFDProfileSpec) -> BFDProfile {
+        BFDProfile {
+            metadata: meta("fast"),
+            spec,
+            status: None,
+        }
+    }
+
+    fn peer(name: &str, bfd: &str) -> BGPPeer {
+        BGPPeer {
+            metadata: meta(name),
+            spec: BGPPeerSpec {
+                bfd_profile: bfd.into(),
+                ..Default::default()
+            },
+            status: None,
+        }
+    }
+
+    #[test]
+    fn timers_within_range_are_admitted() {
+        let spec = BFDProfileSpec {
+            receive_interval: Some(10),
+            transmit_interval: Some(60000),
+            detect_multiplier: Some(3),
+            minimum_ttl: Some(254),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&profile(spec), &Cluster::empty(NS)),
+            Verdict::default()
+        );
+    }
+
+    #[test]
+    fn timers_out_of_range_are_denied_with_the_bounds() {
+        let spec = BFDProfileSpec {
+            receive_interval: Some(5),
+            detect_multiplier: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate(&profile(spec), &Cluster::empty(NS)).denials,
+            [
+                r#"BFDProfile "fast": receiveInterval 5ms is out of range: it must be from 10ms to 60000ms"#,
+                r#"BFDProfile "fast": detectMultiplier 1 is out of range: it must be from 2 to 255"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn deleting_a_profile_in_use_is_denied_naming_the_peers() {
+        let cluster = Cluster::empty(NS).with_peers([
+            peer("a", "fast"),
+            peer("b", "slow"),
+            peer("c", "fast"),
+        ]);
+        assert_eq!(
+            validate_deletion(&profile(Default::default()), &cluster).denials,
+            [r#"BFDProfile "fast" cannot be deleted: it is still used by BGPPeer "a", "c""#]
+        );
+    }
+
+    #[test]
+    fn deleting_an_unused_profile_is_admitted() {
+        let cluster = Cluster::empty(NS).with_peers([peer("b", "slow")]);
+        assert!(validate_deletion(&profile(Default::default()), &cluster).allowed());
+    }
+}

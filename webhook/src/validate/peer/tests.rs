@@ -1,0 +1,218 @@
+use super::*;
+use crate::validate::fixtures::{NS, meta};
+use k8s_openapi::api::core::v1::SecretReference;
+
+fn peer(spec: BGPPeerSpec) -> BGPPeer {
+    BGPPeer {
+        metadata: meta("router"),
+        spec,
+        status: None,
+    }
+}
+
+fn ebgp() -> BGPPeerSpec {
+    BGPPeerSpec {
+        my_asn: 64500,
+        peer_asn: 64501,
+        peer_address: "192.0.2.1".into(),
+        ..Default::default()
+    }
+}
+
+fn denials(spec: BGPPeerSpec) -> Vec<String> {
+    validate(&peer(spec), &Cluster::empty(NS)).denials
+}
+
+#[test]
+fn a_plain_ebgp_peer_is_admitted() {
+    assert_eq!(
+        validate(&peer(ebgp()), &Cluster::empty(NS)),
+        Verdict::default()
+    );
+}
+
+#[test]
+fn my_asn_is_required() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            my_asn: 0,
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": myASN is missing; set the AS number of the local end"#]
+    );
+}
+
+#[test]
+fn peer_asn_and_dynamic_asn_are_exclusive_and_one_is_required() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            dynamic_asn: Some(DynamicAsnMode::External),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": peerASN and dynamicASN are mutually exclusive; set only one"#]
+    );
+    assert_eq!(
+        denials(BGPPeerSpec {
+            peer_asn: 0,
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": one of peerASN and dynamicASN must be set"#]
+    );
+    assert!(
+        denials(BGPPeerSpec {
+            peer_asn: 0,
+            dynamic_asn: Some(DynamicAsnMode::External),
+            ..ebgp()
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn peer_address_and_interface_are_exclusive_and_one_is_required() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            interface: "eth0".into(),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": peerAddress and interface are mutually exclusive; set only one"#]
+    );
+    assert_eq!(
+        denials(BGPPeerSpec {
+            peer_address: String::new(),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": one of peerAddress and interface must be set"#]
+    );
+}
+
+#[test]
+fn addresses_and_router_id_must_be_ips() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            peer_address: "router.example".into(),
+            source_address: "10.0.0.300".into(),
+            router_id: "fd00::1".into(),
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": peerAddress "router.example" is not a valid IP address"#,
+            r#"BGPPeer "router": sourceAddress "10.0.0.300" is not a valid IP address"#,
+            r#"BGPPeer "router": routerID "fd00::1" is not a valid IPv4 address"#,
+        ]
+    );
+}
+
+#[test]
+fn hold_time_must_be_zero_or_at_least_three_seconds() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            hold_time: Some("2s".into()),
+            keepalive_time: Some("1s".into()),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": holdTime 2s is invalid: it must be 0 or at least 3s"#]
+    );
+    assert!(
+        denials(BGPPeerSpec {
+            hold_time: Some("0s".into()),
+            ..ebgp()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        denials(BGPPeerSpec {
+            hold_time: Some("90".into()),
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": holdTime: duration "90" is invalid: a unit is missing (h, m, s, ms, us or ns)"#
+        ]
+    );
+}
+
+#[test]
+fn keepalive_above_hold_time_is_denied() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            hold_time: Some("30s".into()),
+            keepalive_time: Some("1m".into()),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": keepaliveTime 60s is greater than holdTime 30s"#]
+    );
+    assert_eq!(
+        denials(BGPPeerSpec {
+            keepalive_time: Some("100s".into()),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": keepaliveTime 100s is greater than holdTime 90s"#]
+    );
+}
+
+#[test]
+fn connect_time_must_be_whole_seconds() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            connect_time: Some("1500ms".into()),
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": connectTime 1.5s is invalid: it must be a whole number of seconds from 1s to 65535s"#
+        ]
+    );
+}
+
+#[test]
+fn ebgp_multihop_on_ibgp_is_denied() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            peer_asn: 64500,
+            ebgp_multi_hop: true,
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": ebgpMultiHop cannot be set on an iBGP session (peerASN equals myASN)"#
+        ]
+    );
+    assert!(
+        denials(BGPPeerSpec {
+            ebgp_multi_hop: true,
+            ..ebgp()
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn password_and_password_secret_are_exclusive() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            password: "x".into(),
+            password_secret: Some(SecretReference {
+                name: Some("s".into()),
+                namespace: None
+            }),
+            ..ebgp()
+        }),
+        [r#"BGPPeer "router": password and passwordSecret are mutually exclusive; set only one"#]
+    );
+}
+
+#[test]
+fn a_missing_bfd_profile_is_a_warning() {
+    let verdict = validate(
+        &peer(BGPPeerSpec {
+            bfd_profile: "fast".into(),
+            ..ebgp()
+        }),
+        &Cluster::empty(NS),
+    );
+    assert!(verdict.allowed());
+    assert_eq!(
+        verdict.warnings,
+        [
+            r#"BGPPeer "router": BFDProfile "fast" does not exist in namespace metallb-system; the session runs without BFD until it is created"#
+        ]
+    );
+}

@@ -1,0 +1,232 @@
+//! LoadBalancer Service rules, beyond MetalLB: what the Service asks for (read by
+//! [`ServiceRequest::parse`], the same code the operator allocates with) must make sense, and
+//! the IPs and pool it names must exist: an IP in no pool, an unknown pool, or an IP outside
+//! the pool asked for would otherwise leave the Service `<pending>` without a word. Legacy
+//! `metallb.universe.tf/` annotations are warnings naming their replacement. Services of other
+//! types are not looked at.
+
+use k8s_openapi::api::core::v1::Service;
+
+use ferrolb_crds::annotations::ServiceRequest;
+
+use super::Verdict;
+use crate::cluster::Cluster;
+
+/// Validates a Service being created or updated.
+pub fn validate(service: &Service, cluster: &Cluster) -> Verdict {
+    let mut verdict = Verdict::default();
+    let spec = service.spec.clone().unwrap_or_default();
+    if spec.type_.as_deref() != Some("LoadBalancer") {
+        return verdict;
+    }
+    let object = format!(
+        "Service \"{}/{}\"",
+        service.metadata.namespace.as_deref().unwrap_or_default(),
+        service.metadata.name.as_deref().unwrap_or_default()
+    );
+    let annotations = service.metadata.annotations.clone().unwrap_or_default();
+    let request = match ServiceRequest::parse(&annotations, spec.load_balancer_ip.as_deref()) {
+        Ok(request) => request,
+        Err(why) => {
+            verdict.deny(format!("{object}: {why}"));
+            return verdict;
+        }
+    };
+    for deprecation in &request.deprecations {
+        verdict.warn(format!(
+            "{object}: annotation {} is deprecated; use {} instead",
+            deprecation.legacy_key, deprecation.replacement
+        ));
+    }
+    if let Some(pool) = &request.pool
+        && cluster.pools.get(pool).is_none()
+    {
+        verdict.deny(format!(
+            "{object}: address-pool names IPAddressPool {pool:?}, which does not exist in namespace {}",
+            cluster.namespace
+        ));
+        return verdict;
+    }
+    let source = request
+        .ip_source
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    for ip in &request.ips {
+        let holders = cluster.pools.pools_containing(*ip);
+        match &request.pool {
+            _ if holders.is_empty() => verdict.deny(format!(
+                "{object}: {source} asks for {ip}, which is in no IPAddressPool"
+            )),
+            Some(pool) if !holders.contains(&pool.as_str()) => verdict.deny(format!(
+                "{object}: {source} asks for {ip} from IPAddressPool {pool:?}, but {ip} is not in it (it is in IPAddressPool {})",
+                holders
+                    .iter()
+                    .map(|h| format!("{h:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            _ => {}
+        }
+    }
+    verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::fixtures::{NS, pools};
+    use k8s_openapi::api::core::v1::ServiceSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn service(type_: &str, annotations: &[(&str, &str)], spec_ip: Option<&str>) -> Service {
+        Service {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                namespace: Some("shop".into()),
+                annotations: Some(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some(type_.into()),
+                load_balancer_ip: spec_ip.map(Into::into),
+                ..Default::default()
+            }),
+            status: None,
+        }
+    }
+
+    fn cluster() -> Cluster {
+        Cluster::empty(NS).with_pools(pools(&[
+            ("prod", &["10.0.0.0/24", "fd00::/120"]),
+            ("lab", &["10.1.0.0/24"]),
+        ]))
+    }
+
+    #[test]
+    fn an_ip_pair_from_the_named_pool_is_admitted() {
+        let s = service(
+            "LoadBalancer",
+            &[
+                ("metallb.io/loadBalancerIPs", "10.0.0.5,fd00::5"),
+                ("metallb.io/address-pool", "prod"),
+            ],
+            None,
+        );
+        assert_eq!(validate(&s, &cluster()), Verdict::default());
+    }
+
+    #[test]
+    fn a_malformed_ip_list_is_denied_with_the_parse_error() {
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.io/loadBalancerIPs", "10.0.0.5,10.0.0.6")],
+            None,
+        );
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": metallb.io/loadBalancerIPs "10.0.0.5,10.0.0.6" lists two IPv4 addresses; two addresses must be one IPv4 and one IPv6"#
+            ]
+        );
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.io/loadBalancerIPs", "10.0.0.500")],
+            None,
+        );
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": metallb.io/loadBalancerIPs "10.0.0.500" is invalid: "10.0.0.500" is not an IP address"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ip_in_no_pool_is_denied() {
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.io/loadBalancerIPs", "192.0.2.1")],
+            None,
+        );
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": metallb.io/loadBalancerIPs asks for 192.0.2.1, which is in no IPAddressPool"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_pool_is_denied() {
+        let s = service("LoadBalancer", &[("metallb.io/address-pool", "gold")], None);
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": address-pool names IPAddressPool "gold", which does not exist in namespace metallb-system"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ip_outside_the_named_pool_is_denied_naming_its_pool() {
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.io/address-pool", "prod")],
+            Some("10.1.0.7"),
+        );
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": spec.loadBalancerIP asks for 10.1.0.7 from IPAddressPool "prod", but 10.1.0.7 is not in it (it is in IPAddressPool "lab")"#
+            ]
+        );
+    }
+
+    #[test]
+    fn annotation_and_spec_ip_together_are_denied() {
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.io/loadBalancerIPs", "10.0.0.5")],
+            Some("10.0.0.5"),
+        );
+        assert_eq!(
+            validate(&s, &cluster()).denials,
+            [
+                r#"Service "shop/web": both metallb.io/loadBalancerIPs and spec.loadBalancerIP are set; set only metallb.io/loadBalancerIPs"#
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_annotations_are_admitted_with_a_warning_naming_the_replacement() {
+        let s = service(
+            "LoadBalancer",
+            &[("metallb.universe.tf/address-pool", "lab")],
+            None,
+        );
+        let verdict = validate(&s, &cluster());
+        assert!(verdict.allowed(), "{verdict:?}");
+        assert_eq!(
+            verdict.warnings,
+            [
+                r#"Service "shop/web": annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead"#
+            ]
+        );
+    }
+
+    #[test]
+    fn services_of_other_types_are_not_checked() {
+        let s = service(
+            "ClusterIP",
+            &[("metallb.io/loadBalancerIPs", "nonsense")],
+            None,
+        );
+        assert_eq!(validate(&s, &cluster()), Verdict::default());
+    }
+}
