@@ -2,10 +2,16 @@
 //!
 //! The [`allocator`] is a pure, synchronous core: pools and Services' demands in, assignments
 //! out. [`service`] reads a Service object into a demand and says what its status should be.
-//! The Kubernetes side only feeds and applies them: [`controller`] watches Services, pools and
-//! namespaces and writes Service status, annotations, events and pool status while this
-//! replica holds the leader [`election`] Lease; [`metrics`] serves MetalLB's allocator metrics
-//! and health endpoints.
+//! The Kubernetes side only feeds and applies them: [`caches`] watches Services, pools and
+//! namespaces; [`controller`] runs a [`reconciler`] while this replica holds the leader
+//! [`election`] Lease, which carries out its decisions through [`writes`]; [`metrics`] serves
+//! MetalLB's allocator metrics and the health endpoints.
 
 pub mod allocator;
+pub mod caches;
+pub mod controller;
+pub mod election;
+pub mod metrics;
+pub mod reconciler;
 pub mod service;
+pub mod writes;

@@ -1,13 +1,67 @@
-//! ferrolb's operator: allocates LoadBalancer IPs from IPAddressPools and writes them into
-//! Service status. `ferrolb-operator crds` prints the CustomResourceDefinitions of the
-//! metallb.io API, generated from the types in `ferrolb-crds`.
+//! `ferrolb-operator`: allocates LoadBalancer IPs from IPAddressPools and writes them into
+//! Service status, while it holds the leader Lease. `ferrolb-operator crds` prints the
+//! CustomResourceDefinitions of the metallb.io API instead.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ferrolb_operator::controller::{self, Settings};
+use ferrolb_operator::election::{Elector, Timings};
+use ferrolb_operator::metrics::{self, Metrics};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use tokio::sync::watch;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferrolb-operator",
+    version,
+    about = "Allocates LoadBalancer IPs from metallb.io IPAddressPools"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Namespace of the IPAddressPools and of the leader Lease.
+    #[arg(long, env = "FERROLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
+    namespace: String,
+    /// Serve only Services with this spec.loadBalancerClass; empty serves those without one.
+    #[arg(long, default_value = "")]
+    lb_class: String,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:7472")]
+    metrics_addr: SocketAddr,
+    /// Name of the leader election Lease.
+    #[arg(long, default_value = "ferrolb-operator")]
+    lease_name: String,
+    /// This replica's identity in the Lease (defaults to POD_NAME, else the host name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Seconds a leader Lease stays valid without renewal.
+    #[arg(long, default_value_t = 15)]
+    lease_duration: u64,
+    /// Seconds the leader may fail to renew before it stops writing.
+    #[arg(long, default_value_t = 10)]
+    renew_deadline: u64,
+    /// Seconds between renewals, and between a standby's attempts.
+    #[arg(long, default_value_t = 2)]
+    retry_period: u64,
+    /// Concurrent writes to the API server.
+    #[arg(long, default_value_t = 32)]
+    write_concurrency: usize,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the metallb.io CustomResourceDefinitions as YAML.
+    Crds,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("crds") => match ferrolb_crds::manifest::crds_yaml() {
+    let args = Args::parse();
+    if let Some(Command::Crds) = args.command {
+        return match ferrolb_crds::manifest::crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
@@ -16,10 +70,87 @@ fn main() -> ExitCode {
                 eprintln!("ferrolb-operator: {e}");
                 ExitCode::FAILURE
             }
-        },
-        _ => {
-            eprintln!("usage: ferrolb-operator crds");
-            ExitCode::from(2)
+        };
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,kube=warn".into()),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    match runtime
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(operate(args)))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+async fn operate(args: Args) -> Result<(), String> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| format!("cannot reach the API server: {e}"))?;
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| format!("ferrolb-operator-{}", std::process::id()))
+    });
+    let metrics = Metrics::new();
+    let server = metrics::serve(args.metrics_addr, metrics.clone());
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!("metrics server: {e}");
+        }
+    });
+
+    let (stop_tx, stop) = watch::channel(false);
+    let (leading_tx, leading) = watch::channel(false);
+    let timings = Timings {
+        lease_duration: Duration::from_secs(args.lease_duration),
+        renew_deadline: Duration::from_secs(args.renew_deadline),
+        retry_period: Duration::from_secs(args.retry_period),
+        ..Timings::default()
+    };
+    let elector = Elector::new(
+        Api::<Lease>::namespaced(client.clone(), &args.namespace),
+        &args.lease_name,
+        &identity,
+        timings,
+    );
+    let election = tokio::spawn(elector.run(leading_tx, stop.clone()));
+    let settings = Settings {
+        namespace: args.namespace.clone(),
+        lb_class: (!args.lb_class.is_empty()).then(|| args.lb_class.clone()),
+        identity,
+        write_concurrency: args.write_concurrency.max(1),
+    };
+    let work = tokio::spawn(controller::run(
+        client,
+        settings,
+        metrics,
+        leading,
+        stop.clone(),
+    ));
+    shutdown_signal().await;
+    tracing::info!("shutting down: releasing the leader Lease");
+    let _ = stop_tx.send(true);
+    let _ = work.await;
+    let _ = election.await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -124,6 +124,11 @@ impl Allocator {
         self.held.get(key).map(|h| &h.assignment)
     }
 
+    /// The Services holding IPs.
+    pub fn held_keys(&self) -> impl Iterator<Item = &String> {
+        self.held.keys()
+    }
+
     /// How many Services hold IPs.
     pub fn holders_count(&self) -> usize {
         self.held.len()

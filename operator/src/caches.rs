@@ -1,0 +1,124 @@
+//! The operator's view of the cluster: reflector caches of Services, IPAddressPools (in its
+//! namespace) and Namespaces, kept current by watches that also emit a [`Trigger`] for each
+//! change, so the reconciler knows what to look at again.
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Service};
+use kube::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::mpsc::UnboundedSender;
+
+use ferrolb_crds::IPAddressPool;
+
+/// What changed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trigger {
+    /// A Service changed or was deleted (`namespace/name`).
+    Service(String),
+    /// A Service's writes failed and should be tried again.
+    Retry(String),
+    /// Pools changed.
+    Pools,
+    /// Namespace labels changed, or the Service cache was relisted: look at everything.
+    Everything,
+}
+
+/// The caches the reconciler reads.
+#[derive(Clone)]
+pub struct Caches {
+    pub services: Store<Service>,
+    pub pools: Store<IPAddressPool>,
+    pub namespaces: Store<Namespace>,
+}
+
+impl Caches {
+    /// Waits until every cache holds its first full list.
+    pub async fn ready(&self) {
+        let _ = self.services.wait_until_ready().await;
+        let _ = self.pools.wait_until_ready().await;
+        let _ = self.namespaces.wait_until_ready().await;
+    }
+}
+
+fn service_key(svc: &Service) -> String {
+    crate::service::key(svc)
+}
+
+/// Starts the watches; they run until the process ends, retrying with backoff.
+pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Trigger>) -> Caches {
+    let (services, services_writer) = reflector::store();
+    let (pools, pools_writer) = reflector::store();
+    let (namespaces, namespaces_writer) = reflector::store();
+
+    let tx = triggers.clone();
+    let stream = watcher(Api::<Service>::all(client.clone()))
+        .default_backoff()
+        .reflect(services_writer);
+    tokio::spawn(forward(stream, tx, |event: &Event<Service>| match event {
+        Event::Apply(s) | Event::Delete(s) => Some(Trigger::Service(service_key(s))),
+        Event::InitDone => Some(Trigger::Everything),
+        Event::Init | Event::InitApply(_) => None,
+    }));
+
+    let tx = triggers.clone();
+    let stream = watcher(Api::<IPAddressPool>::namespaced(client.clone(), namespace))
+        .default_backoff()
+        .reflect(pools_writer);
+    tokio::spawn(forward(
+        stream,
+        tx,
+        |event: &Event<IPAddressPool>| match event {
+            Event::Init | Event::InitApply(_) => None,
+            _ => Some(Trigger::Pools),
+        },
+    ));
+
+    let stream = watcher(Api::<Namespace>::all(client))
+        .default_backoff()
+        .reflect(namespaces_writer);
+    tokio::spawn(forward(
+        stream,
+        triggers,
+        |event: &Event<Namespace>| match event {
+            Event::Apply(_) | Event::Delete(_) => Some(Trigger::Everything),
+            _ => None,
+        },
+    ));
+
+    Caches {
+        services,
+        pools,
+        namespaces,
+    }
+}
+
+fn watcher<K>(api: Api<K>) -> impl futures::Stream<Item = watcher::Result<Event<K>>> + Send
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    watcher::watcher(api, watcher::Config::default())
+}
+
+async fn forward<K, S>(
+    stream: S,
+    tx: UnboundedSender<Trigger>,
+    classify: impl Fn(&Event<K>) -> Option<Trigger>,
+) where
+    S: futures::Stream<Item = watcher::Result<Event<K>>>,
+{
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(event) => {
+                if let Some(trigger) = classify(&event)
+                    && tx.send(trigger).is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!("watch failed, retrying: {e}"),
+        }
+    }
+}
