@@ -8,8 +8,17 @@
 //! and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and registered with
 //! the API server by [`registration`].
 
+pub mod admission;
+pub mod cert_manager;
+pub mod certs;
+pub mod cli;
 pub mod cluster;
+pub mod conversion;
 pub mod pool_index;
+pub mod registration;
+pub mod server;
+pub mod stores;
+pub mod tls;
 pub mod validate;
 
 /// Errors of the webhook.

@@ -1,0 +1,154 @@
+//! Keeps the [`Cluster`] snapshot current: one kube-runtime reflector per metallb.io kind in
+//! ferrolb's namespace, and after every change of a kind, that kind's part of the snapshot is
+//! rebuilt from its store and the new snapshot published. The pool index is rebuilt only when
+//! pools change (n log n per change), so an admission request never pays for it. Carries no
+//! decisions: what the objects mean is for [`crate::validate`].
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
+use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
+
+use crate::cluster::{ByName, Cluster};
+use crate::pool_index::PoolIndex;
+
+/// The published snapshot and whether every kind has been listed once.
+pub struct Snapshots {
+    pub cluster: watch::Receiver<Arc<Cluster>>,
+    pub synced: watch::Receiver<bool>,
+}
+
+/// Starts watching every kind in `namespace`; the tasks run until the runtime stops.
+pub fn start(client: Client, namespace: &str) -> Snapshots {
+    let (cluster_tx, cluster) = watch::channel(Arc::new(Cluster::empty(namespace)));
+    let (synced_tx, synced) = watch::channel(false);
+    let cluster_tx = Arc::new(cluster_tx);
+    let kinds_synced = Arc::new(watch::Sender::new(0usize));
+    const KINDS: usize = 6;
+    {
+        let mut counted = kinds_synced.subscribe();
+        tokio::spawn(async move {
+            if counted.wait_for(|n| *n >= KINDS).await.is_ok() {
+                let _ = synced_tx.send(true);
+                tracing::info!("read every metallb.io kind; validating");
+            }
+        });
+    }
+    let api = |c: &Client| (c.clone(), namespace.to_owned());
+    spawn::<IPAddressPool>(
+        api(&client),
+        cluster_tx.clone(),
+        kinds_synced.clone(),
+        |c, store| {
+            c.pools = Arc::new(PoolIndex::new(store.state()));
+        },
+    );
+    spawn::<L2Advertisement>(
+        api(&client),
+        cluster_tx.clone(),
+        kinds_synced.clone(),
+        |c, store| {
+            c.l2_advertisements = by_name(store);
+        },
+    );
+    spawn::<BGPAdvertisement>(
+        api(&client),
+        cluster_tx.clone(),
+        kinds_synced.clone(),
+        |c, store| {
+            c.bgp_advertisements = by_name(store);
+        },
+    );
+    spawn::<BGPPeer>(
+        api(&client),
+        cluster_tx.clone(),
+        kinds_synced.clone(),
+        |c, store| {
+            c.peers = by_name(store);
+        },
+    );
+    spawn::<Community>(
+        api(&client),
+        cluster_tx.clone(),
+        kinds_synced.clone(),
+        |c, store| {
+            c.communities = by_name(store);
+        },
+    );
+    spawn::<BFDProfile>(api(&client), cluster_tx, kinds_synced, |c, store| {
+        c.bfd_profiles = by_name(store);
+    });
+    Snapshots { cluster, synced }
+}
+
+fn by_name<K: Resource + Clone>(store: &Store<K>) -> ByName<K>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    Arc::new(
+        store
+            .state()
+            .into_iter()
+            .filter_map(|o| o.meta().name.clone().map(|n| (n, o)))
+            .collect(),
+    )
+}
+
+/// Reflects one kind and republishes its part of the snapshot after each change.
+fn spawn<K>(
+    (client, namespace): (Client, String),
+    cluster: Arc<watch::Sender<Arc<Cluster>>>,
+    kinds_synced: Arc<watch::Sender<usize>>,
+    update: impl Fn(&mut Cluster, &Store<K>) + Send + 'static,
+) where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<K> = Api::namespaced(client, &namespace);
+    let (store, writer) = reflector::store();
+    let stream = reflector::reflector(
+        writer,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    );
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        let mut counted = false;
+        while let Some(event) = stream.next().await {
+            let publish = match event {
+                Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => true,
+                Ok(watcher::Event::InitDone) => {
+                    if !counted {
+                        counted = true;
+                        kinds_synced.send_modify(|n| *n += 1);
+                    }
+                    true
+                }
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying");
+                    false
+                }
+            };
+            if publish {
+                cluster.send_modify(|snapshot| {
+                    let mut next = Cluster::clone(snapshot);
+                    update(&mut next, &store);
+                    *snapshot = Arc::new(next);
+                });
+            }
+        }
+    });
+}
