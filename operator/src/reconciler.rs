@@ -298,23 +298,35 @@ impl Reconciler {
         (any.then_some(writes), freed)
     }
 
+    /// One warning per Service naming every legacy annotation it still uses (events of one
+    /// reason on one object are folded together, so several would hide each other).
     fn warn_deprecations(
         &mut self,
         key: &str,
         deprecations: &[Deprecation],
         events: &mut Vec<ServiceEvent>,
     ) {
-        for d in deprecations {
-            if self.warned.insert((key.to_owned(), d.legacy_key.clone())) {
-                events.push(warning(
-                    "deprecatedAnnotation",
-                    format!(
-                        "annotation {} is deprecated, use {} instead",
-                        d.legacy_key, d.replacement
-                    ),
-                ));
-            }
+        let fresh: Vec<&Deprecation> = deprecations
+            .iter()
+            .filter(|d| self.warned.insert((key.to_owned(), d.legacy_key.clone())))
+            .collect();
+        if fresh.is_empty() {
+            return;
         }
+        let text = fresh
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} is deprecated, use {} instead",
+                    d.legacy_key, d.replacement
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        events.push(warning(
+            "deprecatedAnnotation",
+            format!("annotation {text}"),
+        ));
     }
 
     /// Runs the writes of a batch concurrently; failed Services are retried a second later.

@@ -145,14 +145,11 @@ pub async fn write_configuration_state(
     let object = json!({"apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState", "metadata": {"name": NAME}});
     let params = PatchParams::apply(FIELD_MANAGER).force();
     timed(api.patch(NAME, &params, &Patch::Apply(&object))).await?;
-    let status = json!({
-        "apiVersion": "metallb.io/v1beta1",
-        "kind": "ConfigurationState",
-        "status": {
-            "result": if errors.is_empty() { "Valid" } else { "Invalid" },
-            "errorSummary": errors.join("\n"),
-        }
-    });
+    let mut status = json!({ "result": if errors.is_empty() { "Valid" } else { "Invalid" } });
+    if !errors.is_empty() {
+        status["errorSummary"] = json!(errors.join("\n"));
+    }
+    let status = json!({ "apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState", "status": status });
     timed(api.patch_status(NAME, &params, &Patch::Apply(&status)))
         .await
         .map(drop)

@@ -8,7 +8,9 @@
 
 pub mod control_plane;
 pub mod kubectl;
+pub mod process;
 pub mod seeds;
+pub mod webhook;
 
 pub use control_plane::ControlPlane;
 pub use kubectl::Kubectl;

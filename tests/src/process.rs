@@ -1,0 +1,144 @@
+//! ferrolb's own binaries run as child processes of a suite: built on first use with the same
+//! cargo and target folder as the suite, logged to a file, and stopped (SIGTERM, SIGKILL, or
+//! on drop) so no process outlives its test.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::{Error, repo_root};
+
+/// The path of a workspace binary, built once per test process (a no-op when fresh).
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args(["build", "--quiet", "-p", package, "--bin", name])
+        .current_dir(repo_root())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
+    assert!(status.success(), "building {name} failed");
+    // The suite runs from <target>/debug/deps/; binaries sit in <target>/debug/.
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join(name))
+        .expect("the test binary sits in <target>/<profile>/deps");
+    built.insert(name.to_owned(), path.clone());
+    path
+}
+
+/// A running ferrolb process; killed when dropped.
+pub struct Daemon {
+    pub name: String,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts `program args` with `env`, its output going to a log file.
+    pub fn spawn(
+        name: &str,
+        program: &PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self, Error> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log =
+            std::env::temp_dir().join(format!("ferrolb-{name}-{}-{n}.log", std::process::id()));
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        Ok(Self {
+            name: name.to_owned(),
+            log,
+            child: Some(child),
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends SIGTERM and waits up to `grace` for the process to exit, then kills it.
+    pub fn terminate(&mut self, grace: Duration) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What the process printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- {} output ({}):\n{}",
+                self.name,
+                self.log.display(),
+                self.output()
+            );
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
