@@ -4,11 +4,39 @@
 //! The pure core decides and formats: [`model`] reduces Kubernetes objects to what matters,
 //! [`election`] decides which IPs this node holds, [`responder`] and [`packet`] turn frames
 //! into answers, [`link`] picks interfaces. The edge carries it out: [`cluster`] watches the
-//! API, [`lease`] writes Leases, [`announcer`] and [`socket`] move frames, [`status`] reports
-//! ServiceL2Status objects and events, [`metrics`] serves Prometheus metrics.
+//! API, [`lease`] writes Leases, [`speaker`] runs the election loop, [`announcer`] and
+//! [`socket`] move frames, [`status`] writes ServiceL2Status objects and events, [`metrics`]
+//! serves Prometheus metrics.
 
+pub mod announcer;
+pub mod cluster;
+pub mod config;
 pub mod election;
+pub mod lease;
 pub mod link;
+pub mod metrics;
 pub mod model;
 pub mod packet;
 pub mod responder;
+pub mod socket;
+pub mod speaker;
+pub mod status;
+
+use std::time::Duration;
+
+/// Errors of the speaker.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} timed out after {after:?}")]
+    Timeout { what: String, after: Duration },
+    #[error("{what} failed: {source}")]
+    Kube {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot configure the Kubernetes client: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,230 @@
+//! Watches of the cluster objects the election reads: Nodes, Services, their endpoints, and
+//! the IPAddressPools and L2Advertisements of ferrolb's namespace, kept in reflector stores.
+//!
+//! Every event wakes the election loop through a `Notify`; [`ClusterWatch::claims`] turns the
+//! stores into the pure model of [`crate::model`] and the claims of
+//! [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices
+//! when the API server serves them, else from core/v1 Endpoints, chosen once at start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrolb_crds::{IPAddressPool, L2Advertisement};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{
+    Endpoints as CoreEndpoints, Node as KubeNode, Service as KubeService,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::election::candidates::{Claim, claims};
+use crate::model::{
+    Advertisement, Endpoints, Node, Pool, Service, ServiceKey, endpoints_from_core,
+    endpoints_from_slices, slice_service,
+};
+
+/// Where ready endpoints are read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointSource {
+    Slices,
+    Core,
+}
+
+/// Asks API discovery whether `discovery.k8s.io/v1` EndpointSlices are served.
+pub async fn discover_endpoint_source(client: &Client) -> EndpointSource {
+    match client.list_api_group_resources("discovery.k8s.io/v1").await {
+        Ok(list) if list.resources.iter().any(|r| r.name == "endpointslices") => {
+            EndpointSource::Slices
+        }
+        _ => EndpointSource::Core,
+    }
+}
+
+/// Pause after a failed watch call, so an unreachable API server is not hammered.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// Starts a reflector for `api`; every change wakes `notify`.
+pub fn spawn_watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    notify: Arc<Notify>,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store();
+    let kind = K::kind(&K::DynamicType::default()).into_owned();
+    let task = tokio::spawn(async move {
+        let stream = reflector::reflector(writer, watcher::watcher(api, config));
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(_) => notify.notify_one(),
+                Err(e) => {
+                    tracing::debug!(%kind, "watch failed, retrying: {e}");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    });
+    (store, task)
+}
+
+/// The stores of everything the claims depend on.
+pub struct ClusterWatch {
+    nodes: Store<KubeNode>,
+    services: Store<KubeService>,
+    core_endpoints: Option<Store<CoreEndpoints>>,
+    slices: Option<Store<EndpointSlice>>,
+    pools: Store<IPAddressPool>,
+    advertisements: Store<L2Advertisement>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl ClusterWatch {
+    pub fn start(
+        client: &Client,
+        namespace: &str,
+        source: EndpointSource,
+        notify: Arc<Notify>,
+    ) -> ClusterWatch {
+        let config = watcher::Config::default;
+        let mut tasks = Vec::new();
+        let (nodes, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
+        tasks.push(t);
+        let (services, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
+        tasks.push(t);
+        let (mut core_endpoints, mut slices) = (None, None);
+        match source {
+            EndpointSource::Core => {
+                let (s, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
+                core_endpoints = Some(s);
+                tasks.push(t);
+            }
+            EndpointSource::Slices => {
+                let (s, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
+                slices = Some(s);
+                tasks.push(t);
+            }
+        }
+        let (pools, t) = spawn_watch(
+            Api::namespaced(client.clone(), namespace),
+            config(),
+            notify.clone(),
+        );
+        tasks.push(t);
+        let (advertisements, t) =
+            spawn_watch(Api::namespaced(client.clone(), namespace), config(), notify);
+        tasks.push(t);
+        ClusterWatch {
+            nodes,
+            services,
+            core_endpoints,
+            slices,
+            pools,
+            advertisements,
+            tasks,
+        }
+    }
+
+    /// Waits until every store holds its first full listing.
+    pub async fn ready(&self) {
+        let _ = self.nodes.wait_until_ready().await;
+        let _ = self.services.wait_until_ready().await;
+        if let Some(s) = &self.core_endpoints {
+            let _ = s.wait_until_ready().await;
+        }
+        if let Some(s) = &self.slices {
+            let _ = s.wait_until_ready().await;
+        }
+        let _ = self.pools.wait_until_ready().await;
+        let _ = self.advertisements.wait_until_ready().await;
+    }
+
+    fn endpoints(&self) -> HashMap<ServiceKey, Endpoints> {
+        let mut out: HashMap<ServiceKey, Endpoints> = HashMap::new();
+        if let Some(store) = &self.core_endpoints {
+            for e in store.state() {
+                let key = ServiceKey {
+                    namespace: e.metadata.namespace.clone().unwrap_or_default(),
+                    name: e.metadata.name.clone().unwrap_or_default(),
+                };
+                out.insert(key, endpoints_from_core(&e));
+            }
+        }
+        if let Some(store) = &self.slices {
+            let mut by_service: HashMap<ServiceKey, Vec<Arc<EndpointSlice>>> = HashMap::new();
+            for slice in store.state() {
+                if let Some(key) = slice_service(&slice) {
+                    by_service.entry(key).or_default().push(slice);
+                }
+            }
+            for (key, slices) in by_service {
+                out.insert(
+                    key,
+                    endpoints_from_slices(slices.iter().map(|s| s.as_ref())),
+                );
+            }
+        }
+        out
+    }
+
+    /// The claims of the current state, with the Services of the model for status writing.
+    pub fn claims(&self) -> BTreeMap<IpAddr, Claim> {
+        let mut endpoints = self.endpoints();
+        let nodes: Vec<Node> = self
+            .nodes
+            .state()
+            .iter()
+            .map(|n| Node::from_kube(n))
+            .collect();
+        let services: Vec<Service> = self
+            .services
+            .state()
+            .iter()
+            .filter_map(|s| {
+                let key = ServiceKey {
+                    namespace: s.metadata.namespace.clone().unwrap_or_default(),
+                    name: s.metadata.name.clone().unwrap_or_default(),
+                };
+                Service::from_kube(s, endpoints.remove(&key).unwrap_or_default())
+            })
+            .collect();
+        let pools: Vec<Pool> = self
+            .pools
+            .state()
+            .iter()
+            .map(|p| Pool::from_kube(p))
+            .collect();
+        let advertisements: Vec<Advertisement> = self
+            .advertisements
+            .state()
+            .iter()
+            .map(|a| Advertisement::from_kube(a))
+            .collect();
+        claims(&nodes, &services, &pools, &advertisements)
+    }
+
+    /// The uid of a Service, for events about it.
+    pub fn service(&self, key: &ServiceKey) -> Option<Arc<KubeService>> {
+        self.services
+            .get(&reflector::ObjectRef::new(&key.name).within(&key.namespace))
+    }
+}
+
+impl ClusterWatch {
+    /// The Service store, for the status publisher.
+    pub fn services_store(&self) -> Store<KubeService> {
+        self.services.clone()
+    }
+}

@@ -1,0 +1,106 @@
+//! The speaker's command line: who it is, where it works, and its timings. The API server is
+//! found from `KUBECONFIG` or, inside a Pod, the in-cluster configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+fn duration(text: &str) -> Result<Duration, String> {
+    ferrolb_crds::duration::parse(text)
+}
+
+/// ferrolb's Layer 2 speaker: answers ARP and NDP for the LoadBalancer IPs this node holds.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "ferrolb-speaker", version)]
+pub struct Config {
+    /// The name of this node (a Node object), as the downward API gives it.
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: String,
+
+    /// The namespace of the pools, advertisements, Leases and status objects.
+    #[arg(long, env = "METALLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+
+    /// How often this node renews its heartbeat Lease (one API write per interval per node).
+    #[arg(long, default_value = "400ms", value_parser = duration)]
+    pub heartbeat_interval: Duration,
+
+    /// How long without a heartbeat change before a node counts as dead and its IPs are taken
+    /// over. With the defaults a failover after a crash takes about 1.3 s.
+    #[arg(long, default_value = "1200ms", value_parser = duration)]
+    pub heartbeat_timeout: Duration,
+
+    /// Timeout of every API call.
+    #[arg(long, default_value = "1s", value_parser = duration)]
+    pub api_timeout: Duration,
+
+    /// How long a more preferred node must have been live before a holder hands it an IP
+    /// (rebalancing after a node joins or returns).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub rebalance_after: Duration,
+
+    /// How often the ownership decision is re-evaluated besides on every change.
+    #[arg(long, default_value = "100ms", value_parser = duration)]
+    pub evaluate_every: Duration,
+
+    /// How many gratuitous ARP / unsolicited NA rounds a node sends on taking an IP.
+    #[arg(long, default_value_t = 3)]
+    pub gratuitous_count: u32,
+
+    /// The interval between those rounds.
+    #[arg(long, default_value = "250ms", value_parser = duration)]
+    pub gratuitous_interval: Duration,
+
+    /// Where Prometheus metrics are served.
+    #[arg(long, default_value = "0.0.0.0:7472")]
+    pub metrics_address: SocketAddr,
+}
+
+impl Config {
+    /// The flags that contradict each other, named.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.heartbeat_timeout <= self.heartbeat_interval {
+            return Err(format!(
+                "--heartbeat-timeout {:?} must exceed --heartbeat-interval {:?}",
+                self.heartbeat_timeout, self.heartbeat_interval
+            ));
+        }
+        if self.gratuitous_count == 0 {
+            return Err("--gratuitous-count 0 would never announce a takeover".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_consistent() {
+        let config = Config::parse_from(["ferrolb-speaker", "--node-name", "node-a"]);
+        assert_eq!(config.namespace, "metallb-system");
+        assert_eq!(config.heartbeat_interval, Duration::from_millis(400));
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_timeout_shorter_than_the_interval_is_refused() {
+        let config = Config::parse_from([
+            "ferrolb-speaker",
+            "--node-name",
+            "node-a",
+            "--heartbeat-interval",
+            "2s",
+            "--heartbeat-timeout",
+            "1s",
+        ]);
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .contains("--heartbeat-timeout")
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The speaker's Prometheus metrics, under MetalLB's names where MetalLB has one, and the
+//! endpoint that serves them.
+//!
+//! Layer 2 counters are labelled by IP as MetalLB's are; `metallb_speaker_announced` is 1 per
+//! announced (IP, Service). ferrolb adds ownership changes, Lease write failures and the
+//! duration of each takeover. The text format is OpenMetrics, which suffixes counters with
+//! `_total`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IpLabel {
+    pub ip: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AnnouncedLabels {
+    pub ip: String,
+    pub node: String,
+    pub protocol: String,
+    pub service: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    /// `acquired` or `released`.
+    pub direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabel {
+    /// `heartbeat`, `acquire` or `release`.
+    pub operation: String,
+}
+
+/// Every metric of the speaker.
+pub struct Metrics {
+    pub requests_received: Family<IpLabel, Counter>,
+    pub responses_sent: Family<IpLabel, Counter>,
+    pub gratuitous_sent: Family<IpLabel, Counter>,
+    pub announced: Family<AnnouncedLabels, Gauge>,
+    pub ownership_changes: Family<DirectionLabel, Counter>,
+    pub lease_write_failures: Family<OperationLabel, Counter>,
+    pub takeover_seconds: Histogram,
+    registry: Registry,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::default();
+        let requests_received = Family::<IpLabel, Counter>::default();
+        let responses_sent = Family::<IpLabel, Counter>::default();
+        let gratuitous_sent = Family::<IpLabel, Counter>::default();
+        let announced = Family::<AnnouncedLabels, Gauge>::default();
+        let ownership_changes = Family::<DirectionLabel, Counter>::default();
+        let lease_write_failures = Family::<OperationLabel, Counter>::default();
+        let takeover_seconds = Histogram::new([
+            0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+        ]);
+        registry.register(
+            "metallb_layer2_requests_received",
+            "Number of layer2 requests received for owned IPs",
+            requests_received.clone(),
+        );
+        registry.register(
+            "metallb_layer2_responses_sent",
+            "Number of layer2 responses sent for owned IPs",
+            responses_sent.clone(),
+        );
+        registry.register(
+            "metallb_layer2_gratuitous_sent",
+            "Number of gratuitous layer2 packets sent for owned IPs",
+            gratuitous_sent.clone(),
+        );
+        registry.register(
+            "metallb_speaker_announced",
+            "Services being announced from this node",
+            announced.clone(),
+        );
+        registry.register(
+            "ferrolb_speaker_ownership_changes",
+            "IPs this node acquired or released",
+            ownership_changes.clone(),
+        );
+        registry.register(
+            "ferrolb_speaker_lease_write_failures",
+            "Lease writes that failed or timed out (conflicts excluded)",
+            lease_write_failures.clone(),
+        );
+        registry.register(
+            "ferrolb_speaker_takeover_duration_seconds",
+            "From the moment this node decided to take a free or orphaned IP until it announced it",
+            takeover_seconds.clone(),
+        );
+        Arc::new(Metrics {
+            requests_received,
+            responses_sent,
+            gratuitous_sent,
+            announced,
+            ownership_changes,
+            lease_write_failures,
+            takeover_seconds,
+            registry,
+        })
+    }
+
+    pub fn ip(ip: std::net::IpAddr) -> IpLabel {
+        IpLabel { ip: ip.to_string() }
+    }
+
+    pub fn lease_write_failed(&self, operation: &str) {
+        self.lease_write_failures
+            .get_or_create(&OperationLabel {
+                operation: operation.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn ownership_changed(&self, direction: &str) {
+        self.ownership_changes
+            .get_or_create(&DirectionLabel {
+                direction: direction.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Serves `GET /metrics` (any path, in fact) on `address` until the task is dropped. A
+/// hand-rolled HTTP/1.0 responder: one request per connection is all Prometheus needs.
+pub async fn serve(address: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    loop {
+        let (mut stream, _) = listener.accept().await?;
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request).await;
+            let body = metrics.render();
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        });
+    }
+}

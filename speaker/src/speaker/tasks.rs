@@ -1,0 +1,169 @@
+//! The background tasks of the speaker: the Lease watch, the heartbeat, and the status
+//! publisher. Each reports to the election loop over a channel and decides nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Service as KubeService;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use tokio::sync::{mpsc, watch};
+
+use crate::lease::{LeaseWriter, MANAGED_BY, Written};
+use crate::metrics::Metrics;
+use crate::model::ServiceKey;
+use crate::status::StatusWriter;
+
+/// What the Lease watch reports.
+#[derive(Debug)]
+pub enum LeaseEvent {
+    Applied(Box<Lease>),
+    Deleted(String),
+    /// A complete listing, after start or after the watch broke.
+    Relisted(Vec<Lease>),
+    /// The watch failed; the book may be stale until the next listing.
+    Broken,
+}
+
+/// Watches every speaker Lease of the namespace.
+pub async fn watch_leases(writer: LeaseWriter, events: mpsc::Sender<LeaseEvent>) {
+    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    let stream = watcher::watcher(
+        writer.api.clone(),
+        watcher::Config::default().labels(&selector),
+    );
+    futures::pin_mut!(stream);
+    let mut listing = Vec::new();
+    while let Some(event) = stream.next().await {
+        let report = match event {
+            Ok(watcher::Event::Apply(lease)) => LeaseEvent::Applied(Box::new(lease)),
+            Ok(watcher::Event::Delete(lease)) => {
+                LeaseEvent::Deleted(lease.metadata.name.unwrap_or_default())
+            }
+            Ok(watcher::Event::Init) => {
+                listing.clear();
+                continue;
+            }
+            Ok(watcher::Event::InitApply(lease)) => {
+                listing.push(lease);
+                continue;
+            }
+            Ok(watcher::Event::InitDone) => LeaseEvent::Relisted(std::mem::take(&mut listing)),
+            Err(e) => {
+                tracing::debug!("Lease watch failed, retrying: {e}");
+                let _ = events.send(LeaseEvent::Broken).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        if events.send(report).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// What the heartbeat reports: the Lease as renewed, or `None` when a renewal failed.
+pub type Beat = Option<Lease>;
+
+/// Renews this node's heartbeat Lease every `interval` until the receiver is gone.
+pub async fn heartbeat(
+    writer: LeaseWriter,
+    interval: Duration,
+    metrics: Arc<Metrics>,
+    beats: mpsc::Sender<Beat>,
+) {
+    let name = crate::election::lease_name::heartbeat(&writer.node);
+    let mut current = writer.get(&name).await.ok().flatten();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let beat = match writer.heartbeat(current.as_ref(), false).await {
+            Ok(Written::Won(lease)) => {
+                current = Some((*lease).clone());
+                Some(*lease)
+            }
+            Ok(Written::Lost) => {
+                // Someone else wrote this node's heartbeat (an earlier run's leftover write):
+                // read it again and renew on top of it next time.
+                current = writer.get(&name).await.ok().flatten();
+                None
+            }
+            Err(e) => {
+                tracing::debug!("heartbeat failed: {e}");
+                metrics.lease_write_failed("heartbeat");
+                None
+            }
+        };
+        if beats.send(beat).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The status this node should show: each announced Service with its interfaces.
+pub type DesiredStatus = BTreeMap<ServiceKey, Vec<String>>;
+
+/// Keeps the ServiceL2Status objects and events in line with `desired`, retrying failed
+/// writes on the next change or every second.
+pub async fn publish_status(
+    mut writer: StatusWriter,
+    services: Store<KubeService>,
+    mut desired: watch::Receiver<Arc<DesiredStatus>>,
+) {
+    if let Err(e) = writer.remove_leftovers().await {
+        tracing::warn!("cannot remove leftover status objects: {e}");
+    }
+    let mut assigned: BTreeSet<ServiceKey> = BTreeSet::new();
+    loop {
+        let want = desired.borrow_and_update().clone();
+        let mut failed = false;
+        for (key, interfaces) in want.iter() {
+            if let Err(e) = writer.publish(key, interfaces.clone()).await {
+                tracing::warn!("{e}");
+                failed = true;
+                continue;
+            }
+            if assigned.insert(key.clone())
+                && let Some(service) =
+                    services.get(&ObjectRef::new(&key.name).within(&key.namespace))
+                && let Err(e) = writer.node_assigned(&service).await
+            {
+                tracing::warn!("{e}");
+            }
+        }
+        let gone: Vec<ServiceKey> = writer
+            .published()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            assigned.remove(&key);
+            if let Err(e) = writer.withdraw(&key).await {
+                tracing::warn!("{e}");
+            }
+        }
+        assigned.retain(|k| want.contains_key(k));
+        let wait = async {
+            if failed {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(())
+            } else {
+                desired.changed().await
+            }
+        };
+        if wait.await.is_err() {
+            break;
+        }
+    }
+    // The election loop is gone (shutdown): withdraw everything this node published.
+    let all: Vec<ServiceKey> = writer.published().cloned().collect();
+    for key in all {
+        if let Err(e) = writer.withdraw(&key).await {
+            tracing::warn!("{e}");
+        }
+    }
+}
