@@ -11,6 +11,7 @@ pub mod kubectl;
 pub mod process;
 pub mod seeds;
 pub mod webhook;
+pub mod webhook;
 
 pub use control_plane::ControlPlane;
 pub use kubectl::Kubectl;

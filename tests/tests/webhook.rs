@@ -1,0 +1,247 @@
+//! The admission webhook against a real kube-apiserver, called over TLS with the CA the
+//! webhook generated and registered itself: `kubectl apply` of wrong objects fails with the
+//! webhook's message, good ones pass, warnings reach kubectl's output, and with the webhook
+//! stopped metallb.io changes are refused while Services are still admitted.
+//!
+//! The tests share one webhook process and run one at a time (one of them stops it); the next
+//! test starts it again, reusing the certificates kept in the Secret.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ferrolb_tests::kubectl::Outcome;
+use ferrolb_tests::webhook::WebhookProcess;
+use ferrolb_tests::{ControlPlane, Kubectl};
+use serde_json::Value;
+
+const NS: &str = "metallb-system";
+const CONFIGURATION: &str = "ferrolb-validating-webhook-configuration";
+
+/// The running webhook, if any; holding the lock serializes the tests.
+static WEBHOOK: Mutex<Option<WebhookProcess>> = Mutex::new(None);
+
+/// The control plane prepared for the suite, and the webhook running and answering.
+fn webhook() -> (Kubectl, MutexGuard<'static, Option<WebhookProcess>>) {
+    let mut guard = WEBHOOK.lock().unwrap_or_else(|e| e.into_inner());
+    let control_plane = ControlPlane::shared();
+    control_plane.install_crds().unwrap();
+    let kubectl = control_plane.kubectl();
+    kubectl.ensure_namespace(NS).unwrap();
+    if guard.is_none() {
+        let process = WebhookProcess::start(&control_plane.kubeconfig, &[]).unwrap();
+        *guard = Some(process);
+        wait_until_answering(&kubectl, guard.as_ref().unwrap());
+    }
+    (kubectl, guard)
+}
+
+/// Waits until the API server gets the webhook's own denial for a pool with a bad entry.
+fn wait_until_answering(kubectl: &Kubectl, process: &WebhookProcess) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = apply(kubectl, &pool("probe", &["10.255.0.0/33"]));
+        if out.stderr.contains("prefix length 33 exceeds 32") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the webhook did not answer within 60s; last kubectl error: {}\nwebhook log:\n{}",
+            out.stderr,
+            process.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn apply(kubectl: &Kubectl, yaml: &str) -> Outcome {
+    kubectl.run(&["apply", "-f", "-"], Some(yaml)).unwrap()
+}
+
+/// Applies `yaml` until kubectl's error contains `expected` (the webhook sees new objects
+/// through a watch, a moment after they are written), or panics with the last outcome.
+fn apply_until_denied(kubectl: &Kubectl, yaml: &str, expected: &str) -> Outcome {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = apply(kubectl, yaml);
+        if !out.success && out.stderr.contains(expected) {
+            return out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kubectl apply was not denied with {expected:?}: success {}, stdout {:?}, stderr {:?}",
+            out.success,
+            out.stdout,
+            out.stderr
+        );
+        if out.success {
+            // Admitted before the webhook saw the conflicting object: undo and retry.
+            let _ = kubectl.run(&["delete", "-f", "-"], Some(yaml));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pool(name: &str, addresses: &[&str]) -> String {
+    let list: Vec<String> = addresses.iter().map(|a| format!("    - {a}\n")).collect();
+    format!(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {name}\n  namespace: {NS}\nspec:\n  addresses:\n{}",
+        list.concat()
+    )
+}
+
+fn load_balancer(name: &str, annotations: &[(&str, &str)]) -> String {
+    let annotations: Vec<String> = annotations
+        .iter()
+        .map(|(k, v)| format!("    {k}: \"{v}\"\n"))
+        .collect();
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n{}spec:\n  type: LoadBalancer\n  ports:\n    - port: 80\n",
+        annotations.concat()
+    )
+}
+
+fn json(kubectl: &Kubectl, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl.ok(&all, None).unwrap()).unwrap()
+}
+
+#[test]
+fn registration_with_the_generated_ca_is_accepted_by_the_api_server() {
+    let (kubectl, _webhook) = webhook();
+    let secret = json(
+        &kubectl,
+        &["get", "secret", "-n", NS, "ferrolb-webhook-cert"],
+    );
+    let ca = secret["data"]["ca.crt"].as_str().unwrap().to_owned();
+    assert!(!ca.is_empty());
+    let configuration = json(
+        &kubectl,
+        &["get", "validatingwebhookconfiguration", CONFIGURATION],
+    );
+    for webhook in configuration["webhooks"].as_array().unwrap() {
+        assert_eq!(
+            webhook["clientConfig"]["caBundle"], ca,
+            "{}",
+            webhook["name"]
+        );
+    }
+    let crd = json(&kubectl, &["get", "crd", "bgppeers.metallb.io"]);
+    assert_eq!(
+        crd["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"],
+        ca
+    );
+    // The API server reached the webhook over TLS and relayed its message: the CA is trusted.
+    let out = apply(&kubectl, &pool("bad-prefix", &["10.255.0.0/33"]));
+    assert!(!out.success);
+    assert!(
+        out.stderr.contains(r#"admission webhook "ipaddresspoolvalidationwebhook.metallb.io" denied the request: address "10.255.0.0/33" in IPAddressPool "bad-prefix" is invalid: prefix length 33 exceeds 32"#),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_pool_overlapping_another_is_refused_at_apply_naming_both_cidrs() {
+    let (kubectl, _webhook) = webhook();
+    let first = apply(&kubectl, &pool("overlap-first", &["10.20.0.0/24"]));
+    assert!(first.success, "{}", first.stderr);
+    let out = apply_until_denied(
+        &kubectl,
+        &pool("overlap-second", &["10.20.0.128/25"]),
+        "overlaps with already defined CIDR",
+    );
+    assert!(
+        out.stderr.contains(r#"CIDR "10.20.0.128/25" in IPAddressPool "overlap-second" overlaps with already defined CIDR "10.20.0.0/24" in IPAddressPool "overlap-first""#),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_good_pool_is_admitted_and_stored() {
+    let (kubectl, _webhook) = webhook();
+    let out = apply(
+        &kubectl,
+        &pool("good", &["10.30.0.0/24", "10.31.0.1-10.31.0.9"]),
+    );
+    assert!(out.success, "{}", out.stderr);
+    let stored = json(&kubectl, &["get", "ipaddresspool", "-n", NS, "good"]);
+    assert_eq!(stored["spec"]["addresses"][1], "10.31.0.1-10.31.0.9");
+}
+
+#[test]
+fn a_reference_to_a_missing_pool_is_admitted_with_a_warning_in_kubectl_output() {
+    let (kubectl, _webhook) = webhook();
+    let yaml = format!(
+        "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: warned\n  namespace: {NS}\nspec:\n  ipAddressPools:\n    - not-there\n"
+    );
+    let out = apply(&kubectl, &yaml);
+    assert!(out.success, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"Warning: L2Advertisement "warned": IPAddressPool "not-there" does not exist in namespace metallb-system"#),
+        "stderr: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_bad_load_balancer_ips_annotation_is_denied() {
+    let (kubectl, _webhook) = webhook();
+    let out = apply(
+        &kubectl,
+        &load_balancer(
+            "two-v4",
+            &[("metallb.io/loadBalancerIPs", "10.30.0.1,10.30.0.2")],
+        ),
+    );
+    assert!(!out.success);
+    assert!(
+        out.stderr.contains(r#"denied the request: Service "default/two-v4": metallb.io/loadBalancerIPs "10.30.0.1,10.30.0.2" lists two IPv4 addresses; two addresses must be one IPv4 and one IPv6"#),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_v1beta2_peer_reads_back_as_v1beta1_through_the_conversion_webhook() {
+    let (kubectl, _webhook) = webhook();
+    let yaml = format!(
+        "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata:\n  name: router\n  namespace: {NS}\nspec:\n  myASN: 64500\n  peerASN: 64501\n  peerAddress: 192.0.2.1\n  vrf: red\n"
+    );
+    let out = apply(&kubectl, &yaml);
+    assert!(out.success, "{}", out.stderr);
+    let old = json(
+        &kubectl,
+        &["get", "bgppeers.v1beta1.metallb.io", "-n", NS, "router"],
+    );
+    assert_eq!(old["apiVersion"], "metallb.io/v1beta1");
+    assert_eq!(old["spec"]["peerASN"], 64501);
+    assert_eq!(old["spec"].get("vrf"), None);
+}
+
+#[test]
+fn with_the_webhook_stopped_metallb_changes_are_refused_and_services_admitted() {
+    let (kubectl, mut webhook) = webhook();
+    webhook.take().expect("the webhook runs").stop();
+    let out = apply(&kubectl, &pool("while-down", &["10.40.0.0/24"]));
+    assert!(!out.success, "a pool was admitted without the webhook");
+    assert!(
+        out.stderr
+            .contains(r#"failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io""#),
+        "{}",
+        out.stderr
+    );
+    let out = apply(
+        &kubectl,
+        &load_balancer(
+            "while-down",
+            &[("metallb.io/loadBalancerIPs", "10.40.0.1,10.40.0.2")],
+        ),
+    );
+    assert!(
+        out.success,
+        "Services must not depend on the webhook: {}",
+        out.stderr
+    );
+}
