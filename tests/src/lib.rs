@@ -11,7 +11,6 @@ pub mod kubectl;
 pub mod process;
 pub mod seeds;
 pub mod webhook;
-pub mod webhook;
 
 pub use control_plane::ControlPlane;
 pub use kubectl::Kubectl;
