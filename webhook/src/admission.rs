@@ -144,7 +144,16 @@ fn decide(
             cluster,
         ),
         Kind::Service => {
-            validate::service::validate(&typed::<Service>(object, kind, &request.name)?, cluster)
+            let old = match request.operation {
+                Operation::Update => request
+                    .old_object
+                    .as_ref()
+                    .map(|o| typed::<Service>(Some(o), kind, &request.name))
+                    .transpose()?,
+                _ => None,
+            };
+            let service = typed::<Service>(object, kind, &request.name)?;
+            validate::service::validate(&service, old.as_ref(), cluster)
         }
     })
 }

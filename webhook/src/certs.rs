@@ -157,7 +157,7 @@ fn new_ca(lifetime: Duration, now: SystemTime) -> Result<(String, String), CertE
     let mut dn = DistinguishedName::new();
     dn.push(
         DnType::CommonName,
-        format!("ferrolb-webhook-ca-{}", unix_seconds(now)),
+        format!("ferrolb-webhook-ca-{}", unix_nanos(now)),
     );
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -281,9 +281,10 @@ pub fn not_after(pem: &str) -> Result<SystemTime, CertError> {
     parse_first(pem, TLS_CERT_KEY).map(|p| p.not_after)
 }
 
-fn unix_seconds(t: SystemTime) -> u64 {
+/// Distinguishes the CAs of successive rotations by name.
+fn unix_nanos(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_nanos())
         .unwrap_or_default()
 }
 

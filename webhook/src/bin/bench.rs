@@ -1,1 +1,309 @@
-fn main() {}
+//! `ferrolb-webhook-bench`: admission latency of the webhook over TLS on loopback, with many
+//! existing pools in the snapshot. Starts the real router and TLS server in-process with a
+//! generated certificate, then sends AdmissionReviews at a fixed rate (open loop: requests
+//! are dispatched on a fixed schedule whatever the answers' pace) over a few keep-alive
+//! connections, as the API server does, and prints p50/p99/max of the time from sending a
+//! request to reading its whole answer, and how far sends lagged behind the schedule.
+//!
+//!     cargo run --release -p ferrolb-webhook --bin ferrolb-webhook-bench -- [--pools 1000] [--rate 200] [--seconds 30]
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use ferrolb_crds::IPAddressPool;
+use ferrolb_crds::ipaddresspool::IPAddressPoolSpec;
+use ferrolb_webhook::admission::{self, Kind};
+use ferrolb_webhook::certs::{self, Lifetimes, Names, Plan};
+use ferrolb_webhook::cluster::Cluster;
+use ferrolb_webhook::server::{self, Shared};
+use ferrolb_webhook::tls::{self, ServingCertificate};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::json;
+use tokio::sync::{Mutex, mpsc, watch};
+
+const NS: &str = "metallb-system";
+const CONNECTIONS: usize = 4;
+
+struct Options {
+    pools: usize,
+    rate: u32,
+    seconds: u64,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        pools: 1000,
+        rate: 200,
+        seconds: 30,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        match pair[0].as_str() {
+            "--pools" => o.pools = value.parse().expect("--pools takes a number"),
+            "--rate" => o.rate = value.parse().expect("--rate takes a number"),
+            "--seconds" => o.seconds = value.parse().expect("--seconds takes a number"),
+            other => panic!("unknown flag {other}; flags: --pools N --rate PER_SECOND --seconds N"),
+        }
+    }
+    o
+}
+
+/// `count` pools of one /24 each in 10.0.0.0/8, in the order a user might have created them.
+fn existing_pools(count: usize) -> Vec<Arc<IPAddressPool>> {
+    (0..count)
+        .map(|i| {
+            let network = Ipv4Addr::from(0x0a00_0000u32 + ((i as u32) << 8));
+            let mut pool = IPAddressPool::new(
+                &format!("pool-{i}"),
+                IPAddressPoolSpec {
+                    addresses: vec![format!("{network}/24")],
+                    ..Default::default()
+                },
+            );
+            pool.metadata.namespace = Some(NS.into());
+            Arc::new(pool)
+        })
+        .collect()
+}
+
+/// The requests sent in turn: a new pool (admitted after an overlap search), a pool
+/// overlapping an existing one (denied), and a Service asking for an IP (pool lookup).
+fn requests(pools: usize) -> Vec<(Kind, Vec<u8>)> {
+    let review = |kind: &str, group: &str, version: &str, object: serde_json::Value| {
+        serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "bench", "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+                "kind": {"group": group, "version": version, "kind": kind},
+                "resource": {"group": group, "version": version, "resource": "x"},
+                "operation": "CREATE", "userInfo": {"username": "bench"}, "object": object
+            }
+        }))
+        .expect("a review serializes")
+    };
+    let pool = |name: &str, cidr: &str| {
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+               "metadata": {"name": name, "namespace": NS}, "spec": {"addresses": [cidr]}})
+    };
+    let middle = Ipv4Addr::from(0x0a00_0000u32 + (((pools / 2) as u32) << 8));
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop",
+                     "annotations": {"metallb.io/loadBalancerIPs": Ipv4Addr::from(u32::from(middle) + 7).to_string()}},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}});
+    vec![
+        (
+            Kind::IPAddressPool,
+            review(
+                "IPAddressPool",
+                "metallb.io",
+                "v1beta1",
+                pool("new", "172.16.0.0/24"),
+            ),
+        ),
+        (
+            Kind::IPAddressPool,
+            review(
+                "IPAddressPool",
+                "metallb.io",
+                "v1beta1",
+                pool("clash", &format!("{middle}/25")),
+            ),
+        ),
+        (Kind::Service, review("Service", "", "v1", service)),
+    ]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn report(what: &str, mut samples: Vec<Duration>) {
+    samples.sort_unstable();
+    println!(
+        "{what}: n={} p50={:.3}ms p99={:.3}ms max={:.3}ms",
+        samples.len(),
+        percentile(&samples, 50.0).as_secs_f64() * 1e3,
+        percentile(&samples, 99.0).as_secs_f64() * 1e3,
+        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    let names = Names {
+        dns: vec!["localhost".into()],
+        ips: vec!["127.0.0.1".parse().expect("an IP")],
+    };
+    let bundle = certs::renew(
+        None,
+        &Plan::RenewCa,
+        &names,
+        Lifetimes::default(),
+        SystemTime::now(),
+    )
+    .expect("certificates generate");
+    let certificate = Arc::new(ServingCertificate::default());
+    certificate
+        .load(&bundle.cert, &bundle.key)
+        .expect("the certificate loads");
+
+    let build = Instant::now();
+    let cluster = Arc::new(Cluster::empty(NS).with_pools(existing_pools(o.pools)));
+    println!(
+        "indexed {} pools in {:.1}ms",
+        cluster.pools.len(),
+        build.elapsed().as_secs_f64() * 1e3
+    );
+
+    // Validation alone, without HTTP or TLS, for comparison; first, each request gets the
+    // answer it is meant to, so the figures measure the real work.
+    let bodies = requests(o.pools);
+    for ((kind, body), expected) in bodies.iter().zip([true, false, true]) {
+        let review = admission::review(*kind, body, &cluster);
+        let response = review.response.expect("a response");
+        assert_eq!(
+            response.allowed, expected,
+            "{kind:?}: {}",
+            response.result.message
+        );
+    }
+    let mut pure = Vec::new();
+    for i in 0..3000 {
+        let (kind, body) = &bodies[i % bodies.len()];
+        let start = Instant::now();
+        std::hint::black_box(admission::review(*kind, body, &cluster));
+        pure.push(start.elapsed());
+    }
+    report("validation only (in process)", pure);
+
+    let (_cluster_tx, cluster_rx) = watch::channel(cluster);
+    let (_synced_tx, synced_rx) = watch::channel(true);
+    let app = server::router(Shared {
+        cluster: cluster_rx,
+        synced: synced_rx,
+        certificate: certificate.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback binds");
+    let address = listener.local_addr().expect("a bound address");
+    tokio::spawn(server::serve(
+        listener,
+        tls::server_config(certificate),
+        app,
+    ));
+
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(bundle.ca_cert.as_bytes()) {
+        roots
+            .add(ca.expect("the CA parses"))
+            .expect("the CA is accepted");
+    }
+    let client_config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+
+    let (jobs_tx, jobs_rx) = mpsc::channel::<(Instant, usize)>(10_000);
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+    let (samples_tx, mut samples_rx) =
+        mpsc::unbounded_channel::<(usize, Duration, Duration, bool)>();
+    for _ in 0..CONNECTIONS {
+        let tcp = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connects");
+        tcp.set_nodelay(true).expect("nodelay");
+        let tls = connector
+            .connect(ServerName::IpAddress(address.ip().into()), tcp)
+            .await
+            .expect("the TLS handshake succeeds");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .expect("HTTP/1.1 handshake");
+        tokio::spawn(connection);
+        let jobs = jobs_rx.clone();
+        let samples = samples_tx.clone();
+        let bodies = bodies.clone();
+        tokio::spawn(async move {
+            loop {
+                let Some((scheduled, n)) = jobs.lock().await.recv().await else {
+                    return;
+                };
+                let (kind, body) = &bodies[n % bodies.len()];
+                let request = Request::post(kind.path())
+                    .header("content-type", "application/json")
+                    .header("host", "127.0.0.1")
+                    .body(Body::from(body.clone()))
+                    .expect("a request builds");
+                let sent = Instant::now();
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .expect("the webhook answers");
+                let ok = response.status().is_success();
+                let _ = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await;
+                let _ = samples.send((n % bodies.len(), sent.elapsed(), sent - scheduled, ok));
+            }
+        });
+    }
+    drop(samples_tx);
+
+    let total = u64::from(o.rate) * o.seconds;
+    let interval = Duration::from_secs(1) / o.rate;
+    println!(
+        "sending {total} requests at {}/s over {CONNECTIONS} TLS connections to {address}",
+        o.rate
+    );
+    let start = Instant::now();
+    for n in 0..total {
+        let scheduled = start + interval * n as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        jobs_tx
+            .send((scheduled, n as usize))
+            .await
+            .expect("workers run");
+    }
+    drop(jobs_tx);
+
+    let mut all = Vec::new();
+    let mut lags = Vec::new();
+    let mut per_kind: Vec<Vec<Duration>> = vec![Vec::new(); bodies.len()];
+    let mut failures = 0;
+    while let Some((which, latency, lag, ok)) = samples_rx.recv().await {
+        all.push(latency);
+        lags.push(lag);
+        per_kind[which].push(latency);
+        failures += usize::from(!ok);
+    }
+    println!(
+        "achieved {:.1} requests/s, {failures} HTTP failures",
+        all.len() as f64 / start.elapsed().as_secs_f64()
+    );
+    report(
+        "send lag behind schedule (load generator and queueing)",
+        lags,
+    );
+    report("admission over TLS, all requests", all);
+    for (label, samples) in [
+        "new pool (admitted)",
+        "overlapping pool (denied)",
+        "LoadBalancer Service with an IP",
+    ]
+    .into_iter()
+    .zip(per_kind)
+    {
+        report(&format!("  {label}"), samples);
+    }
+}

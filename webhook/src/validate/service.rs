@@ -12,11 +12,16 @@ use ferrolb_crds::annotations::ServiceRequest;
 use super::Verdict;
 use crate::cluster::Cluster;
 
-/// Validates a Service being created or updated.
-pub fn validate(service: &Service, cluster: &Cluster) -> Verdict {
+/// Validates a Service being created, or updated from `old`. An update that leaves what the
+/// Service asks for unchanged is not checked: a pool deleted since must not block unrelated
+/// edits (or the operator's own writes) to the Service.
+pub fn validate(service: &Service, old: Option<&Service>, cluster: &Cluster) -> Verdict {
     let mut verdict = Verdict::default();
     let spec = service.spec.clone().unwrap_or_default();
     if spec.type_.as_deref() != Some("LoadBalancer") {
+        return verdict;
+    }
+    if old.is_some_and(|old| request_inputs(old) == request_inputs(service)) {
         return verdict;
     }
     let object = format!(
@@ -72,6 +77,23 @@ pub fn validate(service: &Service, cluster: &Cluster) -> Verdict {
     verdict
 }
 
+/// What [`ServiceRequest::parse`] reads from a Service: its type, the annotations it knows
+/// under both prefixes, and `spec.loadBalancerIP`.
+fn request_inputs(service: &Service) -> (Option<String>, Vec<Option<String>>, Option<String>) {
+    let annotations = service.metadata.annotations.clone().unwrap_or_default();
+    let known = ferrolb_crds::annotations::Annotation::ALL
+        .iter()
+        .flat_map(|a| [a.key(), a.legacy_key()])
+        .map(|key| annotations.get(&key).cloned())
+        .collect();
+    let spec = service.spec.as_ref();
+    (
+        spec.and_then(|s| s.type_.clone()),
+        known,
+        spec.and_then(|s| s.load_balancer_ip.clone()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +140,7 @@ mod tests {
             ],
             None,
         );
-        assert_eq!(validate(&s, &cluster()), Verdict::default());
+        assert_eq!(validate(&s, None, &cluster()), Verdict::default());
     }
 
     #[test]
@@ -129,7 +151,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": metallb.io/loadBalancerIPs "10.0.0.5,10.0.0.6" lists two IPv4 addresses; two addresses must be one IPv4 and one IPv6"#
             ]
@@ -140,7 +162,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": metallb.io/loadBalancerIPs "10.0.0.500" is invalid: "10.0.0.500" is not an IP address"#
             ]
@@ -155,7 +177,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": metallb.io/loadBalancerIPs asks for 192.0.2.1, which is in no IPAddressPool"#
             ]
@@ -166,7 +188,7 @@ mod tests {
     fn an_unknown_pool_is_denied() {
         let s = service("LoadBalancer", &[("metallb.io/address-pool", "gold")], None);
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": address-pool names IPAddressPool "gold", which does not exist in namespace metallb-system"#
             ]
@@ -181,7 +203,7 @@ mod tests {
             Some("10.1.0.7"),
         );
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": spec.loadBalancerIP asks for 10.1.0.7 from IPAddressPool "prod", but 10.1.0.7 is not in it (it is in IPAddressPool "lab")"#
             ]
@@ -196,7 +218,7 @@ mod tests {
             Some("10.0.0.5"),
         );
         assert_eq!(
-            validate(&s, &cluster()).denials,
+            validate(&s, None, &cluster()).denials,
             [
                 r#"Service "shop/web": both metallb.io/loadBalancerIPs and spec.loadBalancerIP are set; set only metallb.io/loadBalancerIPs"#
             ]
@@ -210,7 +232,7 @@ mod tests {
             &[("metallb.universe.tf/address-pool", "lab")],
             None,
         );
-        let verdict = validate(&s, &cluster());
+        let verdict = validate(&s, None, &cluster());
         assert!(verdict.allowed(), "{verdict:?}");
         assert_eq!(
             verdict.warnings,
@@ -221,12 +243,26 @@ mod tests {
     }
 
     #[test]
+    fn an_update_that_keeps_the_request_is_admitted_even_if_its_pool_is_gone() {
+        let old = service("LoadBalancer", &[("metallb.io/address-pool", "gone")], None);
+        let mut new = old.clone();
+        new.metadata.labels = Some([("app".to_owned(), "web".to_owned())].into());
+        assert_eq!(validate(&new, Some(&old), &cluster()), Verdict::default());
+        let changed = service(
+            "LoadBalancer",
+            &[("metallb.io/address-pool", "gone2")],
+            None,
+        );
+        assert!(!validate(&changed, Some(&old), &cluster()).allowed());
+    }
+
+    #[test]
     fn services_of_other_types_are_not_checked() {
         let s = service(
             "ClusterIP",
             &[("metallb.io/loadBalancerIPs", "nonsense")],
             None,
         );
-        assert_eq!(validate(&s, &cluster()), Verdict::default());
+        assert_eq!(validate(&s, None, &cluster()), Verdict::default());
     }
 }
