@@ -245,3 +245,92 @@ fn with_the_webhook_stopped_metallb_changes_are_refused_and_services_admitted() 
         out.stderr
     );
 }
+
+#[test]
+fn certificates_rotate_while_the_api_server_keeps_calling_the_webhook() {
+    let (kubectl, mut webhook) = webhook();
+    webhook.take().expect("the webhook runs").stop();
+    // Short lives, in a Secret of their own: the serving certificate is renewed after 10s and
+    // the CA after 20s.
+    let process = WebhookProcess::start(
+        &ControlPlane::shared().kubeconfig,
+        &[
+            "--secret-name",
+            "rotation-cert",
+            "--cert-lifetime",
+            "15s",
+            "--ca-lifetime",
+            "30s",
+        ],
+    )
+    .unwrap();
+    wait_until_answering(&kubectl, &process);
+    let read = || {
+        let secret = json(&kubectl, &["get", "secret", "-n", NS, "rotation-cert"]);
+        let field = |k: &str| secret["data"][k].as_str().unwrap().to_owned();
+        (field("ca.crt"), field("tls.crt"))
+    };
+    let (first_ca, first_cert) = read();
+    let mut serving_renewed = false;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let rotated_ca = loop {
+        // Every call in between must reach the webhook and get its verdict.
+        let out = apply(&kubectl, &pool("during-rotation", &["10.250.0.0/33"]));
+        assert!(
+            out.stderr.contains("prefix length 33 exceeds 32"),
+            "a call failed during rotation: {}\nwebhook log:\n{}",
+            out.stderr,
+            process.output()
+        );
+        let (ca, cert) = read();
+        serving_renewed |= ca == first_ca && cert != first_cert;
+        if ca != first_ca {
+            break ca;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the CA was not rotated within 45s"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        serving_renewed,
+        "the serving certificate was not renewed under the first CA"
+    );
+    let bundle = String::from_utf8(base64_decode(&rotated_ca)).unwrap();
+    assert_eq!(
+        bundle.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "the previous CA stays trusted"
+    );
+    let configuration = json(
+        &kubectl,
+        &["get", "validatingwebhookconfiguration", CONFIGURATION],
+    );
+    assert_eq!(
+        configuration["webhooks"][0]["clientConfig"]["caBundle"],
+        rotated_ca
+    );
+    drop(process);
+}
+
+/// Standard base64, as Secret data is written.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let digits: Vec<u8> = text.bytes().filter(|c| *c != b'=').map(value).collect();
+    digits
+        .chunks(4)
+        .flat_map(|chunk| {
+            let n =
+                chunk.iter().fold(0u32, |n, d| (n << 6) | u32::from(*d)) << (6 * (4 - chunk.len()));
+            let bytes = n.to_be_bytes();
+            bytes[1..chunk.len()].to_vec()
+        })
+        .collect()
+}

@@ -68,6 +68,9 @@ pub async fn self_managed(
     loop {
         let wait = match round(&secrets, &secret_name, &names, lifetimes).await {
             Ok((bundle, renew_at)) => {
+                // Trust first, serve second: after a CA rotation the API server must hold the
+                // new CA before the certificate it signed is presented.
+                injection.inject(&bundle.ca_cert).await;
                 if loaded.as_ref() != Some(&bundle) {
                     match certificate.load(&bundle.cert, &bundle.key) {
                         Ok(()) => {
@@ -79,7 +82,6 @@ pub async fn self_managed(
                         }
                     }
                 }
-                injection.inject(&bundle.ca_cert).await;
                 renew_at
                     .duration_since(SystemTime::now())
                     .unwrap_or_default()

@@ -207,8 +207,9 @@ fn new_serving(
 }
 
 fn set_validity(params: &mut CertificateParams, lifetime: Duration, now: SystemTime) {
-    // A minute of slack for clocks that lag ours.
-    let start = OffsetDateTime::from(now) - Duration::from_secs(60);
+    // Slack for clocks that lag ours: a minute, or a tenth of a short life, so the renewal
+    // point (two thirds of the validity) stays in the future.
+    let start = OffsetDateTime::from(now) - (lifetime / 10).min(Duration::from_secs(60));
     params.not_before = start;
     params.not_after = OffsetDateTime::from(now) + lifetime;
 }
@@ -372,6 +373,24 @@ mod tests {
             plan(&next, &names(), lifetimes(), later),
             Plan::Keep { .. }
         ));
+    }
+
+    #[test]
+    fn a_short_lived_bundle_is_renewed_in_the_future_not_at_once() {
+        let now = SystemTime::now();
+        let short = Lifetimes {
+            ca: Duration::from_secs(30),
+            serving: Duration::from_secs(15),
+        };
+        let bundle = renew(None, &Plan::RenewCa, &names(), short, now).unwrap();
+        let Plan::Keep { renew_at } = plan(&bundle, &names(), short, now) else {
+            panic!("a fresh short-lived bundle must be kept");
+        };
+        let wait = renew_at.duration_since(now).unwrap();
+        assert!(
+            wait > Duration::from_secs(7) && wait < Duration::from_secs(11),
+            "{wait:?}"
+        );
     }
 
     #[test]

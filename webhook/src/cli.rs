@@ -64,10 +64,14 @@ pub struct Serve {
     /// The Secret holding the self-managed CA and serving certificate.
     #[arg(long, default_value = "ferrolb-webhook-cert")]
     pub secret_name: String,
-    /// Lifetime of the self-managed serving certificate, as a duration such as 8760h; the CA
-    /// lives ten times longer. Each is renewed after two thirds of its life.
+    /// Lifetime of the self-managed serving certificate, as a duration such as 8760h; it is
+    /// renewed after two thirds of its life.
     #[arg(long, default_value = "8760h", value_parser = ferrolb_crds::duration::parse)]
     pub cert_lifetime: std::time::Duration,
+    /// Lifetime of the self-managed CA; renewed after two thirds of its life, the previous CA
+    /// staying trusted until it expires.
+    #[arg(long, default_value = "87600h", value_parser = ferrolb_crds::duration::parse)]
+    pub ca_lifetime: std::time::Duration,
     /// Write the whole ValidatingWebhookConfiguration at start, rather than only injecting the
     /// CA into the one a chart installed.
     #[arg(long)]

@@ -73,7 +73,7 @@ async fn run(serve: Serve) -> Result<(), Box<dyn std::error::Error>> {
             let secrets: Api<Secret> = Api::namespaced(client.clone(), &registration.namespace);
             let lifetimes = Lifetimes {
                 serving: serve.cert_lifetime,
-                ca: serve.cert_lifetime * 10,
+                ca: serve.ca_lifetime,
             };
             tokio::spawn(cert_manager::self_managed(
                 secrets,
