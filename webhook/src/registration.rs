@@ -152,29 +152,53 @@ pub async fn apply(
     ca: &str,
     register: bool,
 ) -> Result<(), kube::Error> {
+    // Each is attempted whatever the other's outcome: a missing configuration must not keep
+    // BGPPeer conversion from working.
+    let webhooks = configure_webhooks(client, name, endpoint, ca, register).await;
+    let conversion = configure_conversion(client, endpoint, ca).await;
+    webhooks.and(conversion)
+}
+
+async fn configure_webhooks(
+    client: &Client,
+    name: &str,
+    endpoint: &Endpoint,
+    ca: &str,
+    register: bool,
+) -> Result<(), kube::Error> {
     let configurations: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    let params = PatchParams::apply(FIELD_MANAGER).force();
     if register {
         let vwc = webhook_configuration(name, endpoint, Some(ca));
+        let params = PatchParams::apply(FIELD_MANAGER).force();
         configurations
             .patch(name, &params, &Patch::Apply(&vwc))
             .await?;
-    } else {
-        let mut existing = configurations.get(name).await?;
-        let bundle = ByteString(ca.as_bytes().to_vec());
-        let mut changed = false;
-        for webhook in existing.webhooks.iter_mut().flatten() {
-            if webhook.client_config.ca_bundle.as_ref() != Some(&bundle) {
-                webhook.client_config.ca_bundle = Some(bundle.clone());
-                changed = true;
-            }
-        }
-        if changed {
-            configurations
-                .replace(name, &Default::default(), &existing)
-                .await?;
+        return Ok(());
+    }
+    let mut existing = configurations.get(name).await?;
+    let bundle = ByteString(ca.as_bytes().to_vec());
+    let mut changed = false;
+    for webhook in existing.webhooks.iter_mut().flatten() {
+        if webhook.client_config.ca_bundle.as_ref() != Some(&bundle) {
+            webhook.client_config.ca_bundle = Some(bundle.clone());
+            changed = true;
         }
     }
+    if changed {
+        // The resourceVersion read guards the write: a concurrent change makes it fail, and
+        // the next round reads again.
+        configurations
+            .replace(name, &Default::default(), &existing)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn configure_conversion(
+    client: &Client,
+    endpoint: &Endpoint,
+    ca: &str,
+) -> Result<(), kube::Error> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.patch(
         BGPPEER_CRD,

@@ -32,6 +32,8 @@ pub enum TlsError {
     NoCertificate(String),
     #[error("serving key PEM holds no usable private key: {0}")]
     BadKey(String),
+    #[error("serving key does not match the certificate: {0}")]
+    Mismatch(String),
 }
 
 impl ServingCertificate {
@@ -47,7 +49,12 @@ impl ServingCertificate {
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
             .map_err(|e| TlsError::BadKey(e.to_string()))?;
         let signing_key = any_supported_type(&key).map_err(|e| TlsError::BadKey(e.to_string()))?;
-        let certified = Arc::new(CertifiedKey::new(chain, signing_key));
+        let certified = CertifiedKey::new(chain, signing_key);
+        // Files are written one at a time: a key read before its certificate must not be served.
+        certified
+            .keys_match()
+            .map_err(|e| TlsError::Mismatch(e.to_string()))?;
+        let certified = Arc::new(certified);
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(certified);
         Ok(())
     }
@@ -194,6 +201,20 @@ mod tests {
         assert!(!certificate.is_loaded());
         let b = bundle();
         certificate.load(&b.cert, &b.key).unwrap();
+        assert!(certificate.is_loaded());
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_and_the_old_pair_kept() {
+        let (a, b) = (bundle(), bundle());
+        let certificate = ServingCertificate::default();
+        certificate.load(&a.cert, &a.key).unwrap();
+        let err = certificate.load(&a.cert, &b.key).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("serving key does not match the certificate"),
+            "{err}"
+        );
         assert!(certificate.is_loaded());
     }
 
