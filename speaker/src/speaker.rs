@@ -131,7 +131,12 @@ impl Election {
         let mut live = self
             .liveness
             .live(now, self.config.heartbeat_timeout, self.touch.since);
-        if !(self.touch.heartbeat && self.touch.watch) {
+        // This node counts as live once in touch for a whole heartbeat timeout: by then it has
+        // seen the heartbeats of every live peer, so a node starting next to others does not
+        // grab every free IP before it knows they exist.
+        let in_touch = self.touch.heartbeat && self.touch.watch;
+        let warm = now.saturating_duration_since(self.touch.since) >= self.config.heartbeat_timeout;
+        if !(in_touch && warm) {
             live.remove(&self.config.node_name);
         }
         decide(&View {
@@ -309,7 +314,7 @@ pub async fn run(
     ));
     let (table_tx, table_rx) = watch::channel(Arc::new(Table::new()));
     let (conflict_tx, mut conflict_rx) = mpsc::channel(256);
-    let announcer = tokio::spawn(announcer::supervise(Shared {
+    let shared = Shared {
         table: table_rx,
         conflicts: conflict_tx,
         metrics: metrics.clone(),
@@ -317,7 +322,12 @@ pub async fn run(
             count: config.gratuitous_count,
             interval: config.gratuitous_interval,
         },
-    }));
+    };
+    let announcer = tokio::spawn(async move {
+        if let Err(e) = announcer::supervise(shared).await {
+            tracing::error!("cannot follow the network interfaces: {e}");
+        }
+    });
     let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
     let status = tokio::spawn(tasks::publish_status(
         StatusWriter::new(client.clone(), &config.namespace, &node, config.api_timeout),

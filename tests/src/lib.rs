@@ -6,8 +6,11 @@
 //! ports through `dev/control-plane run`, so suites never see each other's objects; the
 //! processes end when the suite's process ends, however it ends.
 
+pub mod api_relay;
 pub mod control_plane;
 pub mod kubectl;
+pub mod layer2;
+pub mod netlab;
 pub mod process;
 pub mod seeds;
 pub mod webhook;

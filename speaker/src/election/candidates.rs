@@ -4,7 +4,7 @@
 //! by at least one L2Advertisement selecting the Service, and the Service has a ready endpoint.
 //! A node is a candidate when such an advertisement selects it, it may announce (network
 //! available, not excluded) and, for `externalTrafficPolicy: Local`, it runs a ready endpoint.
-//! Services sharing an IP share its candidates: the nodes every one of them allows.
+//! Services sharing an IP share its candidates: the nodes every announced one of them allows.
 //! Whether a candidate runs a live speaker is the business of [`super::ownership`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -126,6 +126,11 @@ pub fn claims(
     for service in services {
         for &ip in &service.ips {
             let allowed = for_service(ip, service, nodes, pools, advertisements);
+            // A Service no advertisement announces (not selected, no ready endpoint) has no
+            // say over an IP it shares with one that is announced.
+            if allowed.is_empty() {
+                continue;
+            }
             let claim = out.entry(ip).or_default();
             if claim.services.is_empty() {
                 claim.candidates = allowed;

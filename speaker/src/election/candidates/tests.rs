@@ -268,3 +268,23 @@ fn preferred_node_selector_weights_are_summed_per_node() {
     assert_eq!(claim.candidates["node-a"].weight, 35);
     assert_eq!(claim.candidates["node-b"].weight, 5);
 }
+
+#[test]
+fn a_service_sharing_the_ip_that_no_advertisement_selects_does_not_block_the_others() {
+    let spec = L2AdvertisementSpec {
+        service_selectors: vec![selector(&[("app", "web")])],
+        ..Default::default()
+    };
+    let claims = claims(
+        &nodes(),
+        &[
+            service("web", "192.0.2.5", &["node-a"]),
+            service("db", "192.0.2.5", &["node-a"]),
+        ],
+        &pools(),
+        &[ad(spec)],
+    );
+    let claim = &claims[&"192.0.2.5".parse().unwrap()];
+    assert_eq!(claim.candidates.len(), 3);
+    assert_eq!(claim.services.len(), 1);
+}

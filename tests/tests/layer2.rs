@@ -1,0 +1,176 @@
+//! The Layer 2 speaker on real ARP and NDP peers: speakers in network namespaces of one
+//! bridged segment, a client namespace asking with `arping` and `ndisc6`, and a real control
+//! plane holding the Leases and status objects.
+
+use std::collections::BTreeMap;
+
+use ferrolb_tests::layer2::{Options, PATIENCE, World};
+use ferrolb_tests::netlab::{arping, ndisc6};
+use ferrolb_tests::process::eventually;
+
+/// Waits until the client gets replies for `ip` from exactly one MAC, and returns it.
+async fn sole_responder(world: &World, interface: &str, ip: &str) -> String {
+    eventually(
+        PATIENCE,
+        &format!("one MAC answering ARP for {ip}"),
+        || async {
+            let replies = arping(&world.lab.client, interface, ip, 2);
+            (replies.len() == 2 && replies[0] == replies[1]).then(|| replies[0].clone())
+        },
+    )
+    .await
+}
+
+fn node_names(world: &World) -> Vec<String> {
+    world.lab.nodes.iter().map(|n| n.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_gets_one_arp_reply_from_the_owner_named_in_service_l2_status() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world.service("web", &["192.0.2.130"], &nodes, false).await;
+    let mac = sole_responder(&world, "eth0", "192.0.2.130").await;
+    let owner = world
+        .lab
+        .node_by_mac(&mac)
+        .expect("the reply comes from a lab node");
+    let status = eventually(PATIENCE, "a ServiceL2Status for web", || {
+        world.status_node("web")
+    })
+    .await;
+    assert_eq!(status, owner.name);
+    assert_eq!(
+        world.holder("192.0.2.130").await.as_deref(),
+        Some(owner.name.as_str())
+    );
+    // One request, one reply: a second speaker answering would double the count.
+    let replies = arping(&world.lab.client, "eth0", "192.0.2.130", 3);
+    assert_eq!(replies, vec![mac; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thirty_ips_over_three_nodes_spread_evenly_and_each_is_answered_by_its_holder() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let ips: Vec<String> = (160..190).map(|n| format!("192.0.2.{n}")).collect();
+    for (i, ip) in ips.iter().enumerate() {
+        world
+            .service(&format!("svc-{i}"), &[ip], &nodes, false)
+            .await;
+    }
+    let holders = eventually(PATIENCE, "all 30 IPs held", || async {
+        let holders = world.holders().await;
+        (holders.len() == 30 && holders.values().all(Option::is_some)).then_some(holders)
+    })
+    .await;
+    let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
+    for holder in holders.values().flatten() {
+        *per_node.entry(holder.clone()).or_default() += 1;
+    }
+    assert_eq!(per_node.len(), 3, "every node holds some IPs: {per_node:?}");
+    assert!(
+        per_node.values().all(|n| *n <= 20),
+        "no node holds more than twice its share: {per_node:?}"
+    );
+    for ip in &ips[..5] {
+        let mac = sole_responder(&world, "eth0", ip).await;
+        let holder = world.holder(ip).await.expect("held");
+        assert_eq!(
+            world.lab.node_by_mac(&mac).map(|n| n.name.clone()),
+            Some(holder),
+            "{ip}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_solicitations_get_one_advertisement_from_the_owner() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world
+        .service("web6", &["2001:db8::a:10"], &nodes, false)
+        .await;
+    let holder = eventually(PATIENCE, "the Lease of 2001:db8::a:10 held", || {
+        world.holder("2001:db8::a:10")
+    })
+    .await;
+    let owner = world.lab.nodes[world.node_index(&holder)].mac.clone();
+    eventually(PATIENCE, "an advertisement for 2001:db8::a:10", || async {
+        (!ndisc6(&world.lab.client, "eth0", "2001:db8::a:10").is_empty()).then_some(())
+    })
+    .await;
+    // Once the unsolicited advertisements of the takeover are over, one solicitation gets
+    // exactly one answer.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        ndisc6(&world.lab.client, "eth0", "2001:db8::a:10"),
+        vec![owner]
+    );
+    let status = eventually(PATIENCE, "a ServiceL2Status for web6", || {
+        world.status_node("web6")
+    })
+    .await;
+    assert_eq!(status, holder);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_interfaces_the_advertisement_names_answer() {
+    let world = World::start(Options {
+        second_segment: true,
+        interfaces: vec!["eth1".into()],
+        ..Options::default()
+    })
+    .await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world
+        .service("web", &["198.51.100.200"], &nodes, false)
+        .await;
+    let holder = eventually(PATIENCE, "the Lease of 198.51.100.200 held", || {
+        world.holder("198.51.100.200")
+    })
+    .await;
+    let owner = &world.lab.nodes[world.node_index(&holder)];
+    let mac = sole_responder(&world, "eth1", "198.51.100.200").await;
+    assert_eq!(Some(mac), owner.mac2.clone());
+    // The same IP asked on the first segment, where no advertisement allows it.
+    assert_eq!(
+        arping(&world.lab.client, "eth0", "198.51.100.200", 2),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_services_sharing_an_ip_have_one_owner() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world.service("web", &["192.0.2.140"], &nodes, false).await;
+    world.service("api", &["192.0.2.140"], &nodes, false).await;
+    let mac = sole_responder(&world, "eth0", "192.0.2.140").await;
+    let owner = world
+        .lab
+        .node_by_mac(&mac)
+        .expect("a lab node")
+        .name
+        .clone();
+    for service in ["web", "api"] {
+        let status = eventually(
+            PATIENCE,
+            &format!("a ServiceL2Status for {service}"),
+            || world.status_node(service),
+        )
+        .await;
+        assert_eq!(status, owner, "{service}");
+    }
+    let holders = world.holders().await;
+    assert_eq!(holders.len(), 1, "one Lease for the shared IP: {holders:?}");
+    assert_eq!(
+        arping(&world.lab.client, "eth0", "192.0.2.140", 3),
+        vec![mac; 3]
+    );
+}
