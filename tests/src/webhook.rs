@@ -5,14 +5,28 @@
 //! The process is started under a small shell that holds a pipe from the suite: when the
 //! suite's process ends, however it ends, the pipe closes and the shell kills the webhook.
 //! [`WebhookProcess::stop`] and `Drop` close the pipe and wait, so a test can stop it too.
+//!
+//! The webhook suites share the helpers below: [`running`] prepares the control plane and
+//! keeps one webhook running for the suite (holding its lock serializes the tests, since
+//! they share one ValidatingWebhookConfiguration), [`wait_until_answering`] waits for the API
+//! server to relay the webhook's own verdicts.
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
-use crate::{Error, repo_root};
+use serde_json::Value;
+
+use crate::kubectl::Outcome;
+use crate::{ControlPlane, Error, Kubectl, repo_root};
+
+/// ferrolb's namespace in the suites.
+pub const NS: &str = "metallb-system";
+/// The configuration `serve --register` writes.
+pub const CONFIGURATION: &str = "ferrolb-validating-webhook-configuration";
 
 /// The `ferrolb-webhook` binary, built once per suite with the suite's cargo and target dir.
 pub fn webhook_binary() -> PathBuf {
@@ -114,4 +128,83 @@ impl Drop for WebhookProcess {
             );
         }
     }
+}
+
+/// The suite's webhook process, if one runs; its lock serializes the tests of a suite.
+static RUNNING: Mutex<Option<WebhookProcess>> = Mutex::new(None);
+
+/// The shared control plane with the CRDs and ferrolb's namespace, and the lock on the suite's
+/// webhook; with `start`, a webhook with default flags runs and answers.
+pub fn running(start: bool) -> (Kubectl, MutexGuard<'static, Option<WebhookProcess>>) {
+    let mut guard = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let control_plane = ControlPlane::shared();
+    control_plane.install_crds().unwrap();
+    let kubectl = control_plane.kubectl();
+    kubectl.ensure_namespace(NS).unwrap();
+    if start && guard.is_none() {
+        let process = WebhookProcess::start(&control_plane.kubeconfig, &[]).unwrap();
+        wait_until_answering(&kubectl, &process);
+        *guard = Some(process);
+    }
+    (kubectl, guard)
+}
+
+/// Waits until the API server relays the webhook's own denial of a pool with a bad entry
+/// (so the registration is in place and its CA trusted), or panics after 60s.
+pub fn wait_until_answering(kubectl: &Kubectl, process: &WebhookProcess) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = apply(kubectl, &pool_yaml("probe", &["10.255.0.0/33"]));
+        if out.stderr.contains("prefix length 33 exceeds 32") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the webhook did not answer within 60s; last kubectl error: {}\nwebhook log:\n{}",
+            out.stderr,
+            process.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kubectl apply -f -` of `yaml`, whatever its outcome.
+pub fn apply(kubectl: &Kubectl, yaml: &str) -> Outcome {
+    kubectl.run(&["apply", "-f", "-"], Some(yaml)).unwrap()
+}
+
+/// An IPAddressPool in ferrolb's namespace.
+pub fn pool_yaml(name: &str, addresses: &[&str]) -> String {
+    let list: Vec<String> = addresses.iter().map(|a| format!("    - {a}\n")).collect();
+    format!(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {name}\n  namespace: {NS}\nspec:\n  addresses:\n{}",
+        list.concat()
+    )
+}
+
+/// `kubectl ARGS -o json`, parsed.
+pub fn json(kubectl: &Kubectl, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&kubectl.ok(&all, None).unwrap()).unwrap()
+}
+
+/// Standard base64, as Secret data and caBundle are written.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let digits: Vec<u8> = text.bytes().filter(|c| *c != b'=').map(value).collect();
+    digits
+        .chunks(4)
+        .flat_map(|chunk| {
+            let n =
+                chunk.iter().fold(0u32, |n, d| (n << 6) | u32::from(*d)) << (6 * (4 - chunk.len()));
+            n.to_be_bytes()[1..chunk.len()].to_vec()
+        })
+        .collect()
 }
