@@ -6,17 +6,16 @@
 //! triggers the same way. Deciding is synchronous; the writes of a batch then run
 //! concurrently, at most one per Service, and failed ones come back as retries.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 use ferrolb_crds::annotations::{Annotation, Deprecation};
 
@@ -24,7 +23,8 @@ use crate::allocator::{Allocator, Change, Pool, PoolUsage};
 use crate::caches::{Caches, Trigger};
 use crate::metrics::Metrics;
 use crate::service::{self, View};
-use crate::writes::{self, PoolAnnotationWrite, ServiceEvent, ServiceStatusWrite};
+use crate::writer::{self, WriteQueue};
+use crate::writes::{self, ServiceEvent, ServiceWrite};
 
 /// What a reconciler needs from the outside.
 pub struct Context {
@@ -38,32 +38,51 @@ pub struct Context {
     pub write_concurrency: usize,
 }
 
-/// The state of one leader term.
+/// The state of one leader term. Its background writers stop with it, so a replica that
+/// lost the lead stops writing at once.
 pub struct Reconciler {
     ctx: Arc<Context>,
     allocator: Allocator,
     waiting: BTreeSet<String>,
     warned: HashSet<(String, String)>,
-    pool_status: HashMap<String, PoolUsage>,
     config_errors: Option<Vec<String>>,
+    queue: WriteQueue,
+    usage: watch::Sender<BTreeMap<String, PoolUsage>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// The writes one Service needs.
-#[derive(Default)]
-struct ServiceWrites {
-    status: Option<ServiceStatusWrite>,
-    annotation: Option<PoolAnnotationWrite>,
+impl Drop for Reconciler {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 impl Reconciler {
     pub fn new(ctx: Arc<Context>) -> Self {
+        let (queue, queue_task) = WriteQueue::start(
+            ctx.client.clone(),
+            ctx.write_concurrency,
+            ctx.metrics.clone(),
+            ctx.retries.clone(),
+        );
+        let (usage, usage_rx) = watch::channel(BTreeMap::new());
+        let pool_task = writer::start_pool_status(
+            ctx.client.clone(),
+            ctx.namespace.clone(),
+            ctx.metrics.clone(),
+            usage_rx,
+        );
         Self {
             ctx,
             allocator: Allocator::default(),
             waiting: BTreeSet::new(),
             warned: HashSet::new(),
-            pool_status: HashMap::new(),
             config_errors: None,
+            queue,
+            usage,
+            tasks: vec![queue_task, pool_task],
         }
     }
 
@@ -71,7 +90,7 @@ impl Reconciler {
     pub async fn full_pass(&mut self) {
         self.load_pools().await;
         let keys = self.all_keys();
-        self.converge_and_write(keys).await;
+        self.converge_all(keys).await;
     }
 
     /// Handles a batch of triggers.
@@ -93,7 +112,7 @@ impl Reconciler {
         if everything {
             keys = self.all_keys();
         }
-        self.converge_and_write(keys).await;
+        self.converge_all(keys).await;
     }
 
     /// Every Service key in the cache, and every one the allocator still holds.
@@ -143,7 +162,7 @@ impl Reconciler {
             .get(&ObjectRef::new(name).within(ns))
     }
 
-    async fn converge_and_write(&mut self, keys: BTreeSet<String>) {
+    async fn converge_all(&mut self, keys: BTreeSet<String>) {
         // Holders first, so nobody waiting can take an address someone already has; then by
         // age, so earlier Services get the lower addresses.
         let mut ordered: Vec<(bool, Option<Timestamp>, String)> = keys
@@ -161,12 +180,9 @@ impl Reconciler {
             })
             .collect();
         ordered.sort();
-        let mut writes = Vec::new();
         let mut freed = false;
         for (_, _, key) in &ordered {
-            let (w, f) = self.converge_one(key);
-            freed |= f;
-            writes.extend(w.map(|w| (key.clone(), w)));
+            freed |= self.converge_one(key);
         }
         if freed {
             let waiting: Vec<String> = self
@@ -176,20 +192,23 @@ impl Reconciler {
                 .cloned()
                 .collect();
             for key in waiting {
-                let (w, _) = self.converge_one(&key);
-                writes.extend(w.map(|w| (key.clone(), w)));
+                self.converge_one(&key);
             }
         }
-        self.apply(writes).await;
-        self.write_pool_status().await;
+        let usage = self.allocator.usage();
+        self.usage.send_if_modified(|published| {
+            let changed = *published != usage;
+            *published = usage;
+            changed
+        });
     }
 
-    /// Converges one Service; returns its writes and whether IPs were freed.
-    fn converge_one(&mut self, key: &str) -> (Option<ServiceWrites>, bool) {
+    /// Converges one Service and queues the writes it needs; returns whether IPs were freed.
+    fn converge_one(&mut self, key: &str) -> bool {
         self.ctx.metrics.reconciles.inc();
         let Some(svc) = self.service(key) else {
             self.waiting.remove(key);
-            return (None, self.allocator.release(key).is_some());
+            return self.allocator.release(key).is_some();
         };
         let ns_labels = svc
             .metadata
@@ -210,7 +229,7 @@ impl Reconciler {
                     }
                     desired(&svc, Vec::new(), None, None)
                 } else {
-                    ServiceWrites::default()
+                    None
                 };
                 (writes, freed)
             }
@@ -294,8 +313,10 @@ impl Reconciler {
             }
         };
         writes::publish(&self.ctx.recorder, &svc, events);
-        let any = writes.status.is_some() || writes.annotation.is_some();
-        (any.then_some(writes), freed)
+        if let Some(write) = writes {
+            self.queue.push(write);
+        }
+        freed
     }
 
     /// One warning per Service naming every legacy annotation it still uses (events of one
@@ -328,101 +349,34 @@ impl Reconciler {
             format!("annotation {text}"),
         ));
     }
-
-    /// Runs the writes of a batch concurrently; failed Services are retried a second later.
-    async fn apply(&self, writes: Vec<(String, ServiceWrites)>) {
-        let ctx = &self.ctx;
-        futures::stream::iter(writes)
-            .for_each_concurrent(ctx.write_concurrency, |(key, w)| async move {
-                let status = async {
-                    match &w.status {
-                        Some(s) => s.apply(&ctx.client).await,
-                        None => Ok(()),
-                    }
-                };
-                let annotation = async {
-                    match &w.annotation {
-                        Some(a) => a.apply(&ctx.client).await,
-                        None => Ok(()),
-                    }
-                };
-                let (s, a) = futures::join!(status, annotation);
-                for e in [s.err(), a.err()].into_iter().flatten() {
-                    tracing::warn!("{e}; retrying");
-                    ctx.metrics.write_errors.inc();
-                    let retries = ctx.retries.clone();
-                    let key = key.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        let _ = retries.send(Trigger::Retry(key));
-                    });
-                }
-            })
-            .await;
-    }
-
-    async fn write_pool_status(&mut self) {
-        let usage = self.allocator.usage();
-        self.ctx.metrics.set_pools(usage.iter());
-        self.pool_status.retain(|name, _| usage.contains_key(name));
-        let changed: Vec<(String, PoolUsage)> = usage
-            .into_iter()
-            .filter(|(name, u)| self.pool_status.get(name) != Some(u))
-            .collect();
-        let ctx = &self.ctx;
-        let results: Vec<(String, PoolUsage, Result<(), String>)> = futures::stream::iter(changed)
-            .map(|(name, u)| async move {
-                let r = writes::write_pool_status(&ctx.client, &ctx.namespace, &name, &u).await;
-                (name, u, r)
-            })
-            .buffer_unordered(ctx.write_concurrency)
-            .collect()
-            .await;
-        for (name, u, r) in results {
-            match r {
-                Ok(()) => {
-                    self.pool_status.insert(name, u);
-                }
-                Err(e) => {
-                    tracing::warn!("{e}");
-                    self.ctx.metrics.write_errors.inc();
-                }
-            }
-        }
-    }
 }
 
-/// The writes that bring `svc` to these IPs, pool annotation and condition.
+/// The write that brings `svc` to these IPs, pool annotation and condition, if any is needed.
 fn desired(
     svc: &Service,
     ips: Vec<std::net::IpAddr>,
     pool: Option<String>,
     condition: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
-) -> ServiceWrites {
-    let namespace = svc.metadata.namespace.clone().unwrap_or_default();
-    let name = svc.metadata.name.clone().unwrap_or_default();
+) -> Option<ServiceWrite> {
     let condition_current = match &condition {
         Some(c) => service::condition_matches(svc, c),
         None => service::our_condition(svc).is_none(),
     };
-    let status =
-        (service::ingress_ips(svc) != ips || !condition_current).then(|| ServiceStatusWrite {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            ips,
-            conditions: writes::merged_conditions(svc, condition),
-        });
-    let empty = BTreeMap::new();
-    let annotations = svc.metadata.annotations.as_ref().unwrap_or(&empty);
-    let current_pool = annotations
-        .get(&Annotation::IpAllocatedFromPool.key())
+    let status = (service::ingress_ips(svc) != ips || !condition_current)
+        .then(|| (ips, writes::merged_conditions(svc, condition)));
+    let current_pool = svc
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(&Annotation::IpAllocatedFromPool.key()))
         .cloned();
-    let annotation = (current_pool != pool).then_some(PoolAnnotationWrite {
-        namespace,
-        name,
-        pool,
-    });
-    ServiceWrites { status, annotation }
+    let pool_annotation = (current_pool != pool).then_some(pool);
+    (status.is_some() || pool_annotation.is_some()).then(|| ServiceWrite {
+        namespace: svc.metadata.namespace.clone().unwrap_or_default(),
+        name: svc.metadata.name.clone().unwrap_or_default(),
+        status,
+        pool_annotation,
+    })
 }
 
 fn info(reason: &'static str, note: String) -> ServiceEvent {

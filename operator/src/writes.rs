@@ -22,22 +22,15 @@ pub const FIELD_MANAGER: &str = "ferrolb-operator";
 /// Timeout of each write.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The status a Service should get.
-#[derive(Clone, Debug)]
-pub struct ServiceStatusWrite {
+/// What must change on one Service: its status (ingress IPs and every condition, the
+/// operator's one updated), its `metallb.io/ip-allocated-from-pool` annotation, or both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceWrite {
     pub namespace: String,
     pub name: String,
-    pub ips: Vec<IpAddr>,
-    /// Every condition of the Service, the operator's one updated.
-    pub conditions: Vec<Condition>,
-}
-
-/// The pool annotation a Service should carry (`None` removes it).
-#[derive(Clone, Debug)]
-pub struct PoolAnnotationWrite {
-    pub namespace: String,
-    pub name: String,
-    pub pool: Option<String>,
+    pub status: Option<(Vec<IpAddr>, Vec<Condition>)>,
+    /// `Some(None)` removes the annotation.
+    pub pool_annotation: Option<Option<String>>,
 }
 
 /// Every condition of `svc` but the operator's, plus `ours`.
@@ -61,43 +54,54 @@ async fn timed<T>(call: impl Future<Output = Result<T, kube::Error>>) -> Result<
     }
 }
 
-impl ServiceStatusWrite {
+impl ServiceWrite {
+    /// One PATCH of the status subresource carrying the annotation too; API servers that do
+    /// not keep metadata changes made through `/status` get a second PATCH for it.
     pub async fn apply(&self, client: &kube::Client) -> Result<(), String> {
-        let ingress: Value = if self.ips.is_empty() {
-            Value::Null
-        } else {
-            self.ips
-                .iter()
-                .map(|ip| json!({ "ip": ip.to_string() }))
-                .collect()
-        };
-        let conditions: Value = if self.conditions.is_empty() {
-            Value::Null
-        } else {
-            serde_json::to_value(&self.conditions).map_err(|e| e.to_string())?
-        };
-        let patch = json!({ "status": { "loadBalancer": { "ingress": ingress }, "conditions": conditions } });
+        let mut patch = json!({});
+        if let Some((ips, conditions)) = &self.status {
+            let ingress: Value = if ips.is_empty() {
+                Value::Null
+            } else {
+                ips.iter()
+                    .map(|ip| json!({ "ip": ip.to_string() }))
+                    .collect()
+            };
+            let conditions: Value = if conditions.is_empty() {
+                Value::Null
+            } else {
+                serde_json::to_value(conditions).map_err(|e| e.to_string())?
+            };
+            patch["status"] =
+                json!({ "loadBalancer": { "ingress": ingress }, "conditions": conditions });
+        }
+        let key = Annotation::IpAllocatedFromPool.key();
+        if let Some(pool) = &self.pool_annotation {
+            patch["metadata"] = json!({ "annotations": { &key: pool } });
+        }
         let api: Api<Service> = Api::namespaced(client.clone(), &self.namespace);
-        timed(api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch)))
-            .await
-            .map(drop)
-            .map_err(|e| {
-                format!(
-                    "writing the status of Service {}/{}: {e}",
-                    self.namespace, self.name
-                )
-            })
-    }
-}
-
-impl PoolAnnotationWrite {
-    pub async fn apply(&self, client: &kube::Client) -> Result<(), String> {
-        let patch = json!({ "metadata": { "annotations": { Annotation::IpAllocatedFromPool.key(): self.pool } } });
-        let api: Api<Service> = Api::namespaced(client.clone(), &self.namespace);
+        let fail = |e: String| format!("writing Service {}/{}: {e}", self.namespace, self.name);
+        let written =
+            timed(api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch)))
+                .await
+                .map_err(fail)?;
+        let Some(pool) = &self.pool_annotation else {
+            return Ok(());
+        };
+        let kept = written
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(&key))
+            == pool.as_ref();
+        if kept {
+            return Ok(());
+        }
+        let patch = json!({ "metadata": { "annotations": { &key: pool } } });
         timed(api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)))
             .await
             .map(drop)
-            .map_err(|e| format!("annotating Service {}/{}: {e}", self.namespace, self.name))
+            .map_err(fail)
     }
 }
 

@@ -20,19 +20,25 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
     if let Some(path) = built.get(name) {
         return path.clone();
     }
+    // The suite runs from <target>/<profile>/deps/; binaries sit in <target>/<profile>/, built
+    // with the suite's own profile (benchmarks measure release binaries).
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary sits in <target>/<profile>/deps")
+        .to_path_buf();
+    let mut args = vec!["build", "--quiet", "-p", package, "--bin", name];
+    if profile_dir.ends_with("release") {
+        args.push("--release");
+    }
     let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-        .args(["build", "--quiet", "-p", package, "--bin", name])
+        .args(&args)
         .current_dir(repo_root())
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
     assert!(status.success(), "building {name} failed");
-    // The suite runs from <target>/debug/deps/; binaries sit in <target>/debug/.
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join(name))
-        .expect("the test binary sits in <target>/<profile>/deps");
+    let path = profile_dir.join(name);
     built.insert(name.to_owned(), path.clone());
     path
 }

@@ -1,0 +1,146 @@
+//! Carrying out the reconciler's writes without holding it up: a queue of Service writes run
+//! in the background, at most N at once and one at a time per Service, where a newer write for
+//! a Service replaces one still waiting (only the latest wanted state matters); and a pool
+//! status task that writes the latest usage of each pool whenever it changes. Failed Service
+//! writes come back to the reconciler as retries a second later.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{mpsc, watch};
+
+use crate::allocator::PoolUsage;
+use crate::caches::Trigger;
+use crate::metrics::Metrics;
+use crate::writes::{self, ServiceWrite};
+
+/// The sending side of the Service write queue.
+#[derive(Clone)]
+pub struct WriteQueue {
+    tx: mpsc::UnboundedSender<ServiceWrite>,
+}
+
+impl WriteQueue {
+    /// Starts the queue's task; it ends when every sender is dropped and the queue is empty.
+    pub fn start(
+        client: kube::Client,
+        concurrency: usize,
+        metrics: Arc<Metrics>,
+        retries: mpsc::UnboundedSender<Trigger>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_queue(client, concurrency.max(1), metrics, retries, rx));
+        (Self { tx }, task)
+    }
+
+    pub fn push(&self, write: ServiceWrite) {
+        let _ = self.tx.send(write);
+    }
+}
+
+async fn run_queue(
+    client: kube::Client,
+    concurrency: usize,
+    metrics: Arc<Metrics>,
+    retries: mpsc::UnboundedSender<Trigger>,
+    mut rx: mpsc::UnboundedReceiver<ServiceWrite>,
+) {
+    let mut waiting: HashMap<String, ServiceWrite> = HashMap::new();
+    let mut order: VecDeque<String> = VecDeque::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    let mut running = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        // Start what may start: waiting keys not already being written, in arrival order.
+        let mut deferred = VecDeque::new();
+        while running.len() < concurrency {
+            let Some(key) = order.pop_front() else { break };
+            if busy.contains(&key) {
+                deferred.push_back(key);
+                continue;
+            }
+            if let Some(write) = waiting.remove(&key) {
+                busy.insert(key.clone());
+                let client = client.clone();
+                running.push(async move {
+                    let result = write.apply(&client).await;
+                    (key, result)
+                });
+            }
+        }
+        order.extend(deferred);
+        if !open && running.is_empty() && waiting.is_empty() {
+            return;
+        }
+        tokio::select! {
+            incoming = rx.recv(), if open => match incoming {
+                Some(write) => {
+                    let key = format!("{}/{}", write.namespace, write.name);
+                    if waiting.insert(key.clone(), write).is_none() {
+                        order.push_back(key);
+                    }
+                }
+                None => open = false,
+            },
+            Some((key, result)) = running.next() => {
+                busy.remove(&key);
+                if let Err(e) = result {
+                    tracing::warn!("{e}; retrying");
+                    metrics.write_errors.inc();
+                    let retries = retries.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        let _ = retries.send(Trigger::Retry(key));
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Writes pool status whenever the usage published on `usage` changes, latest first; failed
+/// writes are tried again a second later.
+pub fn start_pool_status(
+    client: kube::Client,
+    namespace: String,
+    metrics: Arc<Metrics>,
+    mut usage: watch::Receiver<BTreeMap<String, PoolUsage>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut written: HashMap<String, PoolUsage> = HashMap::new();
+        let mut failed = false;
+        loop {
+            let wait = tokio::time::sleep(if failed {
+                Duration::from_secs(1)
+            } else {
+                Duration::MAX / 4
+            });
+            tokio::select! {
+                changed = usage.changed() => if changed.is_err() { return },
+                _ = wait => {}
+            }
+            failed = false;
+            let latest = usage.borrow_and_update().clone();
+            metrics.set_pools(latest.iter());
+            written.retain(|name, _| latest.contains_key(name));
+            for (name, u) in latest {
+                if written.get(&name) == Some(&u) {
+                    continue;
+                }
+                match writes::write_pool_status(&client, &namespace, &name, &u).await {
+                    Ok(()) => {
+                        written.insert(name, u);
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        metrics.write_errors.inc();
+                        failed = true;
+                    }
+                }
+            }
+        }
+    })
+}
