@@ -195,3 +195,52 @@ fn with_the_webhook_stopped_metallb_changes_are_refused_and_services_admitted() 
         out.stderr
     );
 }
+
+#[test]
+fn a_v1beta1_peer_is_checked_with_the_v1beta2_rules() {
+    let (kubectl, _webhook) = webhook();
+    let yaml = format!(
+        "apiVersion: metallb.io/v1beta1\nkind: BGPPeer\nmetadata:\n  name: ibgp-multihop\n  namespace: {NS}\nspec:\n  myASN: 64500\n  peerASN: 64500\n  peerAddress: 192.0.2.9\n  ebgpMultiHop: true\n"
+    );
+    let out = apply(&kubectl, &yaml);
+    assert!(!out.success);
+    assert!(
+        out.stderr.contains(r#"BGPPeer "ibgp-multihop": ebgpMultiHop cannot be set on an iBGP session (peerASN equals myASN)"#),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_bfd_profile_in_use_cannot_be_deleted() {
+    let (kubectl, _webhook) = webhook();
+    let profile = format!(
+        "apiVersion: metallb.io/v1beta1\nkind: BFDProfile\nmetadata:\n  name: in-use\n  namespace: {NS}\nspec:\n  receiveInterval: 300\n"
+    );
+    let peer = format!(
+        "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata:\n  name: with-bfd\n  namespace: {NS}\nspec:\n  myASN: 64500\n  peerASN: 64502\n  peerAddress: 192.0.2.10\n  bfdProfile: in-use\n"
+    );
+    for yaml in [&profile, &peer] {
+        let out = apply(&kubectl, yaml);
+        assert!(out.success, "{}", out.stderr);
+    }
+    // The webhook sees the peer through its watch a moment after it is written.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = kubectl
+            .run(&["delete", "bfdprofile", "-n", NS, "in-use"], None)
+            .unwrap();
+        if !out.success {
+            assert!(
+                out.stderr.contains(r#"BFDProfile "in-use" cannot be deleted: it is still used by BGPPeer "with-bfd""#),
+                "{}",
+                out.stderr
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the profile in use was deleted");
+        let recreated = apply(&kubectl, &profile);
+        assert!(recreated.success, "{}", recreated.stderr);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

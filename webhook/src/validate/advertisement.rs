@@ -4,8 +4,6 @@
 //! two advertisements setting different localPref for the same pool, nodes and peers. Pools,
 //! peers and community aliases that do not exist are warnings: they may be created next.
 
-use std::collections::BTreeSet;
-
 use ferrolb_crds::address::{AddressRange, Family};
 use ferrolb_crds::bgpadvertisement::BGPAdvertisementSpec;
 use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
@@ -135,20 +133,25 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
         }
     }
 
+    // The pools this advertisement applies to, found once; the conflict check below only
+    // looks at them, and only for advertisements that could conflict at all.
+    let mine: Vec<_> = cluster.pools.pools().filter(|p| selects(spec, p)).collect();
     for other in cluster.bgp_advertisements.values() {
         let other_name = other.metadata.name.as_deref().unwrap_or_default();
-        if other_name == name || other.spec.local_pref == spec.local_pref {
+        if other_name == name
+            || other.spec.local_pref == spec.local_pref
+            || !peers_intersect(&spec.peers, &other.spec.peers)
+            || spec.node_selectors != other.spec.node_selectors
+        {
             continue;
         }
-        let shared = shared_pools(cluster, spec, &other.spec);
-        if let Some(pool) = shared.first()
-            && peers_intersect(&spec.peers, &other.spec.peers)
-            && spec.node_selectors == other.spec.node_selectors
-        {
+        if let Some(pool) = mine.iter().find(|p| selects(&other.spec, p)) {
             verdict.deny(format!(
                 "{object}: localPref {} conflicts with localPref {} of BGPAdvertisement {other_name:?} \
-                 for the same IPAddressPool {pool:?}, nodes and peers",
-                spec.local_pref, other.spec.local_pref
+                 for the same IPAddressPool {:?}, nodes and peers",
+                spec.local_pref,
+                other.spec.local_pref,
+                pool.name()
             ));
         }
     }
@@ -215,23 +218,6 @@ fn alias_exists(cluster: &Cluster, alias: &str) -> bool {
         .communities
         .values()
         .any(|c| c.spec.communities.iter().any(|a| a.name == alias))
-}
-
-/// Names of existing pools both advertisements apply to.
-fn shared_pools(
-    cluster: &Cluster,
-    a: &BGPAdvertisementSpec,
-    b: &BGPAdvertisementSpec,
-) -> Vec<String> {
-    let selected = |spec: &BGPAdvertisementSpec| -> BTreeSet<String> {
-        cluster
-            .pools
-            .pools()
-            .filter(|p| selects(spec, p))
-            .map(|p| p.name().to_owned())
-            .collect()
-    };
-    selected(a).intersection(&selected(b)).cloned().collect()
 }
 
 /// Whether two peer lists share a peer; an empty list means every peer.
