@@ -24,6 +24,7 @@ use kube::{Api, Client};
 use crate::certs::{self, Bundle, Lifetimes, Names, Plan};
 use crate::registration::{self, Endpoint};
 use crate::tls::ServingCertificate;
+use crate::{Error, Result};
 
 /// How often the Secret (or the files) are checked even when nothing is due.
 const RECHECK: Duration = Duration::from_secs(60);
@@ -96,23 +97,13 @@ pub async fn self_managed(
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum RoundError {
-    #[error("kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error(transparent)]
-    Cert(#[from] certs::CertError),
-    #[error("Secret {0:?} changed while it was being renewed; reading it again")]
-    Conflict(String),
-}
-
 /// One round: the bundle to serve, and when the next renewal is due.
 async fn round(
     secrets: &Api<Secret>,
     name: &str,
     names: &Names,
     lifetimes: Lifetimes,
-) -> Result<(Bundle, SystemTime), RoundError> {
+) -> Result<(Bundle, SystemTime)> {
     let now = SystemTime::now();
     let existing = secrets.get_opt(name).await?;
     let current = existing.as_ref().and_then(bundle_of);
@@ -145,7 +136,7 @@ async fn round(
     match written {
         Ok(_) => {}
         Err(kube::Error::Api(e)) if e.code == 409 => {
-            return Err(RoundError::Conflict(name.to_owned()));
+            return Err(Error::SecretConflict(name.to_owned()));
         }
         Err(e) => return Err(e.into()),
     }

@@ -14,6 +14,8 @@ use rcgen::{
 };
 use time::OffsetDateTime;
 
+use crate::{Error, Result};
+
 /// Keys of the Secret, as cert-manager and MetalLB use them.
 pub const CA_CERT_KEY: &str = "ca.crt";
 pub const CA_KEY_KEY: &str = "ca.key";
@@ -80,14 +82,6 @@ pub enum Plan {
     RenewCa,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CertError {
-    #[error("cannot generate a certificate: {0}")]
-    Generate(#[from] rcgen::Error),
-    #[error("certificate in {what} cannot be read: {why}")]
-    Parse { what: &'static str, why: String },
-}
-
 /// Decides what a bundle needs at `now`.
 pub fn plan(bundle: &Bundle, names: &Names, lifetimes: Lifetimes, now: SystemTime) -> Plan {
     let Ok(ca) = parse_first(&bundle.ca_cert, CA_CERT_KEY) else {
@@ -125,7 +119,7 @@ pub fn renew(
     names: &Names,
     lifetimes: Lifetimes,
     now: SystemTime,
-) -> Result<Bundle, CertError> {
+) -> Result<Bundle> {
     let (ca_cert, ca_key) = match (current, plan) {
         (Some(bundle), Plan::RenewServing | Plan::Keep { .. }) => {
             (bundle.ca_cert.clone(), bundle.ca_key.clone())
@@ -151,7 +145,7 @@ pub fn renew(
     })
 }
 
-fn new_ca(lifetime: Duration, now: SystemTime) -> Result<(String, String), CertError> {
+fn new_ca(lifetime: Duration, now: SystemTime) -> Result<(String, String)> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -177,7 +171,7 @@ fn new_serving(
     names: &Names,
     lifetime: Duration,
     now: SystemTime,
-) -> Result<(String, String), CertError> {
+) -> Result<(String, String)> {
     let ca_key = KeyPair::from_pem(ca_key)?;
     let issuer = Issuer::from_ca_cert_pem(&first_pem(ca_cert), ca_key)?;
     let key = KeyPair::generate()?;
@@ -240,8 +234,8 @@ fn first_pem(text: &str) -> String {
     }
 }
 
-fn parse_first(text: &str, what: &'static str) -> Result<Parsed, CertError> {
-    let fail = |why: String| CertError::Parse { what, why };
+fn parse_first(text: &str, what: &'static str) -> Result<Parsed> {
+    let fail = |why: String| Error::ReadCertificate { what, why };
     let (_, pem) =
         x509_parser::pem::parse_x509_pem(text.as_bytes()).map_err(|e| fail(e.to_string()))?;
     let cert = pem.parse_x509().map_err(|e| fail(e.to_string()))?;
@@ -278,7 +272,7 @@ fn parse_first(text: &str, what: &'static str) -> Result<Parsed, CertError> {
 }
 
 /// When a certificate expires (the first one of a PEM text).
-pub fn not_after(pem: &str) -> Result<SystemTime, CertError> {
+pub fn not_after(pem: &str) -> Result<SystemTime> {
     parse_first(pem, TLS_CERT_KEY).map(|p| p.not_after)
 }
 

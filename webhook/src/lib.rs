@@ -4,9 +4,10 @@
 //! Requests flow from the HTTPS server ([`server`]) to [`admission`], which decodes the
 //! AdmissionReview and hands the object and the current [`cluster::Cluster`] snapshot to the
 //! pure rules in [`validate`]. The snapshot is kept by [`stores`] from watches of the
-//! namespace. [`conversion`] converts BGPPeer between its versions. Certificates are generated
-//! and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and registered with
-//! the API server by [`registration`].
+//! namespace; its pools are indexed by address in [`pool_index`] so overlap checks cost a
+//! binary search. [`conversion`] converts BGPPeer between its versions. Certificates are
+//! generated and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and
+//! registered with the API server by [`registration`]. [`cli`] holds the flags.
 
 pub mod admission;
 pub mod cert_manager;
@@ -26,4 +27,27 @@ pub mod validate;
 pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    #[error("cannot generate a certificate: {0}")]
+    GenerateCertificate(#[from] rcgen::Error),
+    #[error("certificate in {what} cannot be read: {why}")]
+    ReadCertificate { what: &'static str, why: String },
+    #[error("serving certificate PEM holds no certificate: {0}")]
+    NoCertificate(String),
+    #[error("serving key PEM holds no usable private key: {0}")]
+    BadKey(String),
+    #[error("serving key does not match the certificate: {0}")]
+    KeyMismatch(String),
+    #[error("Secret {0:?} changed while it was being renewed; reading it again")]
+    SecretConflict(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the HTTPS server stopped: {0}")]
+    Server(String),
 }
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,7 +13,7 @@ use ferrolb_webhook::cert_manager::{self, Injection};
 use ferrolb_webhook::certs::Lifetimes;
 use ferrolb_webhook::cli::{Cli, Command, Serve};
 use ferrolb_webhook::tls::{self, ServingCertificate};
-use ferrolb_webhook::{registration, server, stores};
+use ferrolb_webhook::{Error, registration, server, stores};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(serve: Serve) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(serve: Serve) -> Result<(), Error> {
     let client = Client::try_default().await?;
     let registration = serve.registration.clone();
     let certificate = Arc::new(ServingCertificate::default());
@@ -91,7 +91,12 @@ async fn run(serve: Serve) -> Result<(), Box<dyn std::error::Error>> {
         synced: snapshots.synced,
         certificate: certificate.clone(),
     });
-    let listener = tokio::net::TcpListener::bind(serve.listen).await?;
+    let listener = tokio::net::TcpListener::bind(serve.listen)
+        .await
+        .map_err(|source| Error::Listen {
+            address: serve.listen,
+            source,
+        })?;
     tracing::info!(listen = %serve.listen, namespace = %registration.namespace, "serving");
     let server = tokio::spawn(server::serve(
         listener,
@@ -102,7 +107,9 @@ async fn run(serve: Serve) -> Result<(), Box<dyn std::error::Error>> {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-        result = server => result??,
+        result = server => {
+            result.map_err(|e| Error::Server(e.to_string()))??;
+        }
     }
     tracing::info!("stopping");
     Ok(())

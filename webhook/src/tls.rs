@@ -12,6 +12,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
+use crate::{Error, Result};
+
 /// The certificate currently served; empty until the first one is loaded.
 #[derive(Default)]
 pub struct ServingCertificate {
@@ -26,34 +28,24 @@ impl fmt::Debug for ServingCertificate {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    #[error("serving certificate PEM holds no certificate: {0}")]
-    NoCertificate(String),
-    #[error("serving key PEM holds no usable private key: {0}")]
-    BadKey(String),
-    #[error("serving key does not match the certificate: {0}")]
-    Mismatch(String),
-}
-
 impl ServingCertificate {
     /// Replaces the served certificate with `cert_pem` (leaf first, then any chain) and its key.
-    pub fn load(&self, cert_pem: &str, key_pem: &str) -> Result<(), TlsError> {
+    pub fn load(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
         let chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(cert_pem.as_bytes())
                 .collect::<Result<_, _>>()
-                .map_err(|e| TlsError::NoCertificate(e.to_string()))?;
+                .map_err(|e| Error::NoCertificate(e.to_string()))?;
         if chain.is_empty() {
-            return Err(TlsError::NoCertificate("no CERTIFICATE block".into()));
+            return Err(Error::NoCertificate("no CERTIFICATE block".into()));
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
-            .map_err(|e| TlsError::BadKey(e.to_string()))?;
-        let signing_key = any_supported_type(&key).map_err(|e| TlsError::BadKey(e.to_string()))?;
+            .map_err(|e| Error::BadKey(e.to_string()))?;
+        let signing_key = any_supported_type(&key).map_err(|e| Error::BadKey(e.to_string()))?;
         let certified = CertifiedKey::new(chain, signing_key);
         // Files are written one at a time: a key read before its certificate must not be served.
         certified
             .keys_match()
-            .map_err(|e| TlsError::Mismatch(e.to_string()))?;
+            .map_err(|e| Error::KeyMismatch(e.to_string()))?;
         let certified = Arc::new(certified);
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(certified);
         Ok(())

@@ -1,3 +1,5 @@
+//! Certificate plans and renewals at chosen moments: fresh, late in life, renamed, rotated.
+
 use super::*;
 
 fn names() -> Names {

@@ -1,3 +1,5 @@
+//! The rules of both advertisement kinds, each accepted and denied, with the exact message.
+
 use super::*;
 use crate::validate::fixtures::{NS, labels_selector, meta, pools};
 use ferrolb_crds::Community;

@@ -1,3 +1,5 @@
+//! The BGPPeer rules, each accepted and denied, with the exact message.
+
 use super::*;
 use crate::validate::fixtures::{NS, meta};
 use k8s_openapi::api::core::v1::SecretReference;
