@@ -65,6 +65,8 @@ pub fn free_port() -> Result<u16, Error> {
 pub struct WebhookProcess {
     /// The loopback port it listens on, and the URL it registered.
     pub port: u16,
+    /// The plain HTTP port of /healthz and /readyz.
+    pub health_port: u16,
     pub log: PathBuf,
     shell: Child,
     pipe: Option<ChildStdin>,
@@ -77,9 +79,20 @@ impl WebhookProcess {
         let port = free_port()?;
         let log =
             std::env::temp_dir().join(format!("ferrolb-webhook-{}-{port}.log", std::process::id()));
+        let health_port = free_port()?;
         let address = format!("127.0.0.1:{port}");
+        let health = format!("127.0.0.1:{health_port}");
         let url = format!("https://{address}");
-        let mut args = vec!["serve", "--listen", &address, "--url", &url, "--register"];
+        let mut args = vec![
+            "serve",
+            "--listen",
+            &address,
+            "--health-listen",
+            &health,
+            "--url",
+            &url,
+            "--register",
+        ];
         args.extend_from_slice(extra);
         let out = std::fs::File::create(&log)?;
         let mut shell = Command::new("sh")
@@ -97,6 +110,7 @@ impl WebhookProcess {
         let pipe = shell.stdin.take();
         Ok(Self {
             port,
+            health_port,
             log,
             shell,
             pipe,
@@ -109,6 +123,18 @@ impl WebhookProcess {
             let _ = pipe.flush();
         }
         let _ = self.shell.wait();
+    }
+
+    /// The status line of `GET path` on the health port, e.g. `HTTP/1.1 200 OK`.
+    pub fn probe(&self, path: &str) -> Result<String, Error> {
+        use std::io::Read;
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", self.health_port))?;
+        tcp.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n").as_bytes(),
+        )?;
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer)?;
+        Ok(answer.lines().next().unwrap_or_default().to_owned())
     }
 
     /// What the webhook logged so far.

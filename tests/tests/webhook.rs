@@ -58,7 +58,10 @@ fn load_balancer(name: &str, annotations: &[(&str, &str)]) -> String {
 
 #[test]
 fn registration_with_the_generated_ca_is_accepted_by_the_api_server() {
-    let (kubectl, _webhook) = webhook();
+    let (kubectl, webhook) = webhook();
+    let process = webhook.as_ref().expect("the webhook runs");
+    assert_eq!(process.probe("/readyz").unwrap(), "HTTP/1.1 200 OK");
+    assert_eq!(process.probe("/healthz").unwrap(), "HTTP/1.1 200 OK");
     let secret = json(
         &kubectl,
         &["get", "secret", "-n", NS, "ferrolb-webhook-cert"],

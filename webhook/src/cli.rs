@@ -57,6 +57,9 @@ pub struct Serve {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:9443")]
     pub listen: SocketAddr,
+    /// Address of the plain HTTP port serving /healthz and /readyz to probes.
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_listen: SocketAddr,
     /// Read tls.crt, tls.key (and ca.crt, if present) from this folder, reloaded on change,
     /// instead of managing certificates (for cert-manager or your own).
     #[arg(long)]

@@ -91,6 +91,14 @@ async fn run(serve: Serve) -> Result<(), Error> {
         synced: snapshots.synced,
         certificate: certificate.clone(),
     });
+    let health = tokio::net::TcpListener::bind(serve.health_listen)
+        .await
+        .map_err(|source| Error::Listen {
+            address: serve.health_listen,
+            source,
+        })?;
+    let probes = server::health_router(certificate.clone());
+    tokio::spawn(async move { axum::serve(health, probes).await });
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .map_err(|source| Error::Listen {

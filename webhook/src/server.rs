@@ -1,6 +1,7 @@
 //! The HTTPS endpoints: one `/validate-…` path per kind (AdmissionReview in, AdmissionReview
 //! out), `/convert` for BGPPeer versions, `/healthz` (the process answers) and `/readyz` (a
-//! certificate is in place). Handlers read the current cluster snapshot and call the pure
+//! certificate is in place). The two probes are also served on a plain HTTP port
+//! ([`health_router`]), since before a certificate is loaded no TLS handshake can succeed. Handlers read the current cluster snapshot and call the pure
 //! code in [`admission`] and [`conversion`]; the accept loop terminates TLS with the
 //! swappable certificate of [`crate::tls`].
 
@@ -38,23 +39,29 @@ pub struct Shared {
     pub certificate: Arc<ServingCertificate>,
 }
 
-/// The routes of the webhook.
-pub fn router(shared: Shared) -> Router {
-    let mut router = Router::new()
+/// The probes alone, for the plain HTTP health port.
+pub fn health_router(certificate: Arc<ServingCertificate>) -> Router {
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/convert", post(convert));
+        .with_state(certificate)
+}
+
+/// The routes of the webhook, probes included.
+pub fn router(shared: Shared) -> Router {
+    let probes = health_router(shared.certificate.clone());
+    let mut router = Router::new().route("/convert", post(convert));
     for kind in Kind::ALL {
         router = router.route(
             kind.path(),
             post(move |state: State<Shared>, body: Bytes| validate(kind, state, body)),
         );
     }
-    router.with_state(shared)
+    router.with_state(shared).merge(probes)
 }
 
-async fn readyz(State(shared): State<Shared>) -> Response {
-    if shared.certificate.is_loaded() {
+async fn readyz(State(certificate): State<Arc<ServingCertificate>>) -> Response {
+    if certificate.is_loaded() {
         (StatusCode::OK, "ok").into_response()
     } else {
         (
@@ -129,5 +136,54 @@ pub async fn serve(
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::certs::{self, Lifetimes, Names, Plan};
+
+    /// The status line of `GET path` on the plain HTTP port.
+    async fn status(address: std::net::SocketAddr, path: &str) -> String {
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).await.unwrap();
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn readyz_turns_ready_once_a_certificate_is_loaded_and_healthz_always_answers() {
+        let certificate = Arc::new(ServingCertificate::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, health_router(certificate.clone())).into_future());
+
+        assert_eq!(status(address, "/healthz").await, "HTTP/1.1 200 OK");
+        assert_eq!(
+            status(address, "/readyz").await,
+            "HTTP/1.1 503 Service Unavailable"
+        );
+
+        let names = Names {
+            dns: vec!["localhost".into()],
+            ips: vec![],
+        };
+        let bundle = certs::renew(
+            None,
+            &Plan::RenewCa,
+            &names,
+            Lifetimes::default(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        certificate.load(&bundle.cert, &bundle.key).unwrap();
+        assert_eq!(status(address, "/readyz").await, "HTTP/1.1 200 OK");
     }
 }
