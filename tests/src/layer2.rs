@@ -35,6 +35,8 @@ pub struct Options {
     pub pool: Vec<String>,
     /// Extra speaker flags.
     pub speaker_args: Vec<String>,
+    /// The speaker binary; the debug build of the workspace when `None`.
+    pub speaker_program: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
                 "2001:db8::a:0/112".into(),
             ],
             speaker_args: Vec::new(),
+            speaker_program: None,
         }
     }
 }
@@ -63,6 +66,7 @@ pub struct World {
     pub namespace: String,
     kubeconfig: PathBuf,
     speaker_args: Vec<String>,
+    speaker_program: Option<PathBuf>,
 }
 
 fn meta(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> ObjectMeta {
@@ -146,6 +150,7 @@ impl World {
             namespace,
             kubeconfig: control_plane.kubeconfig.clone(),
             speaker_args: options.speaker_args,
+            speaker_program: options.speaker_program,
         };
         for index in 0..options.nodes {
             world.start_speaker(index);
@@ -156,7 +161,10 @@ impl World {
     /// Starts (or restarts) the speaker of node `index`.
     pub fn start_speaker(&mut self, index: usize) {
         let node = &self.lab.nodes[index];
-        let program = binary("ferrolb-speaker", "ferrolb-speaker");
+        let program = self
+            .speaker_program
+            .clone()
+            .unwrap_or_else(|| binary("ferrolb-speaker", "ferrolb-speaker"));
         let program = program.to_string_lossy();
         let mut args = vec![
             "netns",
