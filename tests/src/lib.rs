@@ -7,6 +7,7 @@
 //! processes end when the suite's process ends, however it ends.
 
 pub mod api_relay;
+pub mod cluster;
 pub mod control_plane;
 pub mod kubectl;
 pub mod layer2;
