@@ -24,7 +24,7 @@ use crate::election::lease_name;
 use crate::election::liveness::Liveness;
 use crate::election::ownership::{Plan, View, decide};
 use crate::lease::{LeaseBook, LeaseWriter, Written, holder};
-use crate::link::{read_links, suitable};
+use crate::link::{Link, read_links, suitable};
 use crate::metrics::{AnnouncedLabels, Metrics};
 use crate::responder::Table;
 use crate::status::StatusWriter;
@@ -256,9 +256,8 @@ impl Election {
     }
 }
 
-/// The interfaces to report in a ServiceL2Status for an allowance.
-fn interface_names(interfaces: &Interfaces) -> Vec<String> {
-    let links = read_links().unwrap_or_default();
+/// The interfaces to report in a ServiceL2Status for an allowance, among `links`.
+fn interface_names(links: &[Link], interfaces: &Interfaces) -> Vec<String> {
     links
         .iter()
         .filter(|l| match interfaces {
@@ -271,8 +270,12 @@ fn interface_names(interfaces: &Interfaces) -> Vec<String> {
 
 fn desired_status(announce: &Table, claims: &BTreeMap<IpAddr, Claim>) -> DesiredStatus {
     let mut desired = DesiredStatus::new();
+    if announce.is_empty() {
+        return desired;
+    }
+    let links = read_links().unwrap_or_default();
     for (ip, interfaces) in announce {
-        let names = interface_names(interfaces);
+        let names = interface_names(&links, interfaces);
         for service in claims.get(ip).map(|c| &c.services).into_iter().flatten() {
             desired.insert(service.clone(), names.clone());
         }
@@ -373,6 +376,15 @@ pub async fn run(
             Some(conflict) = conflict_rx.recv() => election.on_conflict(conflict).await,
             _ = notify.notified() => {}
             _ = ticker.tick() => {}
+        }
+        // Take in everything already queued before deciding, so a burst of events costs one
+        // decision and heartbeats are observed when they arrive.
+        while let Ok(event) = lease_rx.try_recv() {
+            synced |= matches!(event, LeaseEvent::Relisted(_));
+            election.on_lease_event(event, Instant::now());
+        }
+        while let Ok(beat) = beat_rx.try_recv() {
+            election.on_beat(beat, Instant::now());
         }
         if !synced {
             continue;

@@ -1,23 +1,29 @@
 //! The control plane, reachable from inside lab namespaces. Each namespace has its own
-//! loopback, so the API server's `127.0.0.1:PORT` is relayed: inside each namespace `socat`
-//! listens on `127.0.0.1:PORT` and forwards to a Unix socket in the shared filesystem, where a
-//! host-side `socat` forwards to the real API server. The kubeconfig works unchanged, and the
-//! TLS certificate (issued for 127.0.0.1) still matches.
+//! loopback, so the API server's `127.0.0.1:PORT` is relayed with `socat`: inside each
+//! namespace one listens on `127.0.0.1:PORT` and forwards to a Unix socket of that namespace in
+//! the shared filesystem, where a host-side `socat` forwards to the real API server. The
+//! kubeconfig works unchanged, and the TLS certificate (issued for 127.0.0.1) still matches.
 //!
-//! [`ApiRelay::cut`] kills the host side with every open connection, so speakers see an API
-//! server that is gone, and [`ApiRelay::restore`] brings it back.
+//! [`ApiRelay::cut`] kills the host side of one namespace (or all) with every open connection,
+//! so its speaker sees an API server that is gone; [`ApiRelay::restore`] brings it back.
 
+use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The relay of one lab.
-pub struct ApiRelay {
+/// The relay of one namespace.
+struct RelayPath {
     socket: PathBuf,
-    port: u16,
     host: Option<Child>,
-    inside: Vec<Child>,
+    inside: Child,
+}
+
+/// The relays of one lab, by namespace.
+pub struct ApiRelay {
+    port: u16,
+    paths: BTreeMap<String, RelayPath>,
 }
 
 /// The API server port a kubeconfig points at (`server: https://127.0.0.1:PORT`).
@@ -29,30 +35,41 @@ pub fn api_port(kubeconfig: &Path) -> u16 {
         .expect("the kubeconfig names a loopback API server")
 }
 
+fn spawn_quiet(command: &mut Command) -> Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("socat runs")
+}
+
 impl ApiRelay {
     /// Relays the API server of `kubeconfig` into each of `namespaces`.
     pub fn start(kubeconfig: &Path, lab_id: &str, namespaces: &[&str]) -> ApiRelay {
         let port = api_port(kubeconfig);
-        let socket = std::env::temp_dir().join(format!("ferrolb-lab-{lab_id}-api.sock"));
         let mut relay = ApiRelay {
-            socket,
             port,
-            host: None,
-            inside: Vec::new(),
+            paths: BTreeMap::new(),
         };
-        relay.restore();
         for netns in namespaces {
-            let child = Command::new("ip")
-                .args(["netns", "exec", netns, "socat"])
-                .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
-                .arg(format!("UNIX-CONNECT:{}", relay.socket.display()))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .expect("socat runs");
-            relay.inside.push(child);
+            let socket = std::env::temp_dir().join(format!("ferrolb-lab-{lab_id}-{netns}.sock"));
+            let inside = spawn_quiet(
+                Command::new("ip")
+                    .args(["netns", "exec", netns, "socat"])
+                    .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr"))
+                    .arg(format!("UNIX-CONNECT:{}", socket.display())),
+            );
+            relay.paths.insert(
+                netns.to_string(),
+                RelayPath {
+                    socket,
+                    host: None,
+                    inside,
+                },
+            );
+            relay.restore(netns);
         }
         for netns in namespaces {
             wait_listening(netns, port);
@@ -60,34 +77,50 @@ impl ApiRelay {
         relay
     }
 
-    /// Makes the API server unreachable from the lab, dropping every open connection.
-    pub fn cut(&mut self) {
-        if let Some(mut child) = self.host.take() {
+    /// Makes the API server unreachable from `netns`, dropping its open connections.
+    pub fn cut(&mut self, netns: &str) {
+        if let Some(mut child) = self.paths.get_mut(netns).and_then(|p| p.host.take()) {
             kill_group(&child);
             let _ = child.wait();
         }
     }
 
-    /// Makes the API server reachable again.
-    pub fn restore(&mut self) {
-        if self.host.is_some() {
+    /// Makes the API server reachable from `netns` again.
+    pub fn restore(&mut self, netns: &str) {
+        let port = self.port;
+        let Some(path) = self.paths.get_mut(netns) else {
+            return;
+        };
+        if path.host.is_some() {
             return;
         }
-        let _ = std::fs::remove_file(&self.socket);
-        let child = Command::new("socat")
-            .arg(format!("UNIX-LISTEN:{},fork", self.socket.display()))
-            .arg(format!("TCP:127.0.0.1:{}", self.port))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("socat runs");
+        let _ = std::fs::remove_file(&path.socket);
+        let child = spawn_quiet(
+            Command::new("socat")
+                .arg(format!("UNIX-LISTEN:{},fork", path.socket.display()))
+                .arg(format!("TCP:127.0.0.1:{port}")),
+        );
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !self.socket.exists() && Instant::now() < deadline {
+        while !path.socket.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.host = Some(child);
+        path.host = Some(child);
+    }
+
+    /// Cuts every namespace off, as if the API server were down.
+    pub fn cut_all(&mut self) {
+        let all: Vec<String> = self.paths.keys().cloned().collect();
+        for netns in all {
+            self.cut(&netns);
+        }
+    }
+
+    /// Restores every namespace.
+    pub fn restore_all(&mut self) {
+        let all: Vec<String> = self.paths.keys().cloned().collect();
+        for netns in all {
+            self.restore(&netns);
+        }
     }
 }
 
@@ -114,11 +147,11 @@ fn wait_listening(netns: &str, port: u16) {
 
 impl Drop for ApiRelay {
     fn drop(&mut self) {
-        self.cut();
-        for child in &mut self.inside {
-            kill_group(child);
-            let _ = child.wait();
+        self.cut_all();
+        for path in self.paths.values_mut() {
+            kill_group(&path.inside);
+            let _ = path.inside.wait();
+            let _ = std::fs::remove_file(&path.socket);
         }
-        let _ = std::fs::remove_file(&self.socket);
     }
 }

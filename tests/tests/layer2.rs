@@ -174,3 +174,43 @@ async fn two_services_sharing_an_ip_have_one_owner() {
         vec![mac; 3]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interface_that_comes_up_is_announced_on_without_a_restart() {
+    let world = World::start(Options {
+        second_segment: true,
+        interfaces: vec!["eth1".into()],
+        ..Options::default()
+    })
+    .await;
+    for node in &world.lab.nodes {
+        assert!(
+            node.exec(&["ip", "link", "set", "eth1", "down"])
+                .status
+                .success()
+        );
+    }
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world
+        .service("web", &["198.51.100.210"], &nodes, false)
+        .await;
+    let holder = eventually(PATIENCE, "the Lease of 198.51.100.210 held", || {
+        world.holder("198.51.100.210")
+    })
+    .await;
+    assert_eq!(
+        arping(&world.lab.client, "eth1", "198.51.100.210", 2),
+        Vec::<String>::new(),
+        "nobody answers while every eth1 is down"
+    );
+    let owner = &world.lab.nodes[world.node_index(&holder)];
+    assert!(
+        owner
+            .exec(&["ip", "link", "set", "eth1", "up"])
+            .status
+            .success()
+    );
+    let mac = sole_responder(&world, "eth1", "198.51.100.210").await;
+    assert_eq!(Some(mac), owner.mac2.clone());
+}

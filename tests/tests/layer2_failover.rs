@@ -97,7 +97,7 @@ async fn with_the_api_server_out_of_reach_for_a_minute_replies_continue_from_the
     let (mut world, owner, mac) = world_with_owner().await;
     let before = transitions(&world).await;
     assert_eq!(before.0.as_deref(), Some(owner.as_str()));
-    world.relay.cut();
+    world.relay.cut_all();
     let cut_at = Instant::now();
     while cut_at.elapsed() < Duration::from_secs(60) {
         let replies = arping(&world.lab.client, "eth0", IP, 2);
@@ -109,7 +109,7 @@ async fn with_the_api_server_out_of_reach_for_a_minute_replies_continue_from_the
         );
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    world.relay.restore();
+    world.relay.restore_all();
     // Give every speaker time to resync and to act if it (wrongly) wanted to.
     let back = Instant::now();
     while back.elapsed() < Duration::from_secs(10) {
@@ -119,4 +119,33 @@ async fn with_the_api_server_out_of_reach_for_a_minute_replies_continue_from_the
         );
     }
     assert_eq!(transitions(&world).await, before, "the Lease changed hands");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_cut_off_from_the_api_stops_answering_once_another_node_took_the_ip() {
+    let (mut world, owner, old_mac) = world_with_owner().await;
+    let netns = world.lab.nodes[world.node_index(&owner)].netns.clone();
+    let capture = Capture::start(&world.lab.client, "eth0");
+    world.relay.cut(&netns);
+    // The others see the owner's heartbeat stop, one of them takes the Lease and announces;
+    // the cut-off owner hears that announcement and falls silent.
+    let new_mac = eventually(PATIENCE, "replies from one other node only", || async {
+        let replies = arping(&world.lab.client, "eth0", IP, 2);
+        (replies.len() == 2 && replies[0] == replies[1] && replies[0] != old_mac)
+            .then(|| replies[0].clone())
+    })
+    .await;
+    let new_owner = world
+        .lab
+        .node_by_mac(&new_mac)
+        .expect("a lab node")
+        .name
+        .clone();
+    assert_eq!(world.holder(IP).await, Some(new_owner.clone()));
+    assert!(capture.saw_gratuitous_arp(&new_mac, IP));
+    // Back in touch, the old owner reads the Lease and stays silent.
+    world.relay.restore(&netns);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(arping(&world.lab.client, "eth0", IP, 3), vec![new_mac; 3]);
+    assert_eq!(world.holder(IP).await, Some(new_owner));
 }
