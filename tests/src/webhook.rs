@@ -1,6 +1,6 @@
 //! The admission webhook run as a child of a suite: `ferrolb-webhook serve` built on first
 //! use, registered by URL on a free loopback port (the local control plane has no Service
-//! network), its output in a log file.
+//! network), its output in a log file in the control plane's folder.
 //!
 //! The process is started under a small shell that holds a pipe from the suite: when the
 //! suite's process ends, however it ends, the pipe closes and the shell kills the webhook.
@@ -77,8 +77,11 @@ impl WebhookProcess {
     /// (`--register --url https://127.0.0.1:PORT`), with `extra` flags appended.
     pub fn start(kubeconfig: &Path, extra: &[&str]) -> Result<Self, Error> {
         let port = free_port()?;
-        let log =
-            std::env::temp_dir().join(format!("ferrolb-webhook-{}-{port}.log", std::process::id()));
+        // Beside the kubeconfig, in the control plane's folder: removed when the suite ends.
+        let log = kubeconfig
+            .parent()
+            .map_or_else(std::env::temp_dir, Path::to_path_buf)
+            .join(format!("ferrolb-webhook-{port}.log"));
         let health_port = free_port()?;
         let address = format!("127.0.0.1:{port}");
         let health = format!("127.0.0.1:{health_port}");
@@ -152,6 +155,8 @@ impl Drop for WebhookProcess {
                 self.log.display(),
                 self.output()
             );
+        } else {
+            let _ = std::fs::remove_file(&self.log);
         }
     }
 }

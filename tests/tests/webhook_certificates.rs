@@ -148,8 +148,7 @@ fn served_serial(dir: &std::path::Path, port: u16) -> String {
             "s_client",
             "-connect",
             &format!("127.0.0.1:{port}"),
-            "-servername",
-            "127.0.0.1",
+            "-noservername",
         ],
     );
     std::fs::write(dir.join("served.pem"), chain).unwrap();
@@ -228,5 +227,47 @@ fn certificate_files_are_served_injected_and_reloaded_when_they_change() {
         out.stderr
     );
     drop(process);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replicas_started_together_serve_the_same_certificate_from_one_secret() {
+    let (kubectl, _serial) = running(false);
+    let kubeconfig = &ControlPlane::shared().kubeconfig;
+    let flags = ["--secret-name", "replica-cert"];
+    let (first, second) = (
+        WebhookProcess::start(kubeconfig, &flags).unwrap(),
+        WebhookProcess::start(kubeconfig, &flags).unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for replica in [&first, &second] {
+        while replica.probe("/readyz").ok().as_deref() != Some("HTTP/1.1 200 OK") {
+            assert!(
+                Instant::now() < deadline,
+                "a replica never got ready\n{}",
+                replica.output()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("ferrolb-webhook-replicas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = json(&kubectl, &["get", "secret", "-n", NS, "replica-cert"]);
+    let stored = base64_decode(secret["data"]["tls.crt"].as_str().unwrap());
+    std::fs::write(dir.join("stored.pem"), stored).unwrap();
+    let stored = openssl(&dir, &["x509", "-in", "stored.pem", "-noout", "-serial"]);
+    // The loser of the race to create the Secret adopts the winner's bundle within a round.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for replica in [&first, &second] {
+        while served_serial(&dir, replica.port) != stored {
+            assert!(
+                Instant::now() < deadline,
+                "replica on port {} does not serve the Secret's certificate\n{}",
+                replica.port,
+                replica.output()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
