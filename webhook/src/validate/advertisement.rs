@@ -8,6 +8,7 @@ use ferrolb_crds::address::{AddressRange, Family};
 use ferrolb_crds::bgpadvertisement::BGPAdvertisementSpec;
 use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
 use ferrolb_crds::{BGPAdvertisement, IPAddressPool, L2Advertisement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
@@ -28,6 +29,12 @@ pub fn validate_l2(ad: &L2Advertisement, cluster: &Cluster) -> Verdict {
         &mut verdict,
         &object,
         "ipAddressPoolSelectors",
+        &spec.ip_address_pool_selectors,
+    );
+    selectors_matching_nothing(
+        &mut verdict,
+        cluster,
+        &object,
         &spec.ip_address_pool_selectors,
     );
     valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
@@ -70,6 +77,12 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
         &mut verdict,
         &object,
         "ipAddressPoolSelectors",
+        &spec.ip_address_pool_selectors,
+    );
+    selectors_matching_nothing(
+        &mut verdict,
+        cluster,
+        &object,
         &spec.ip_address_pool_selectors,
     );
     valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
@@ -207,6 +220,29 @@ fn pool_references(verdict: &mut Verdict, cluster: &Cluster, object: &str, pools
         if cluster.pools.get(pool).is_none() {
             verdict.warn(format!(
                 "{object}: IPAddressPool {pool:?} does not exist in namespace {}; nothing is advertised for it until it is created",
+                cluster.namespace
+            ));
+        }
+    }
+}
+
+/// Warns about pool selectors that select no existing pool (valid ones only: an invalid
+/// selector is already denied).
+fn selectors_matching_nothing(
+    verdict: &mut Verdict,
+    cluster: &Cluster,
+    object: &str,
+    selectors: &[LabelSelector],
+) {
+    for (i, selector) in selectors.iter().enumerate() {
+        let valid = ferrolb_crds::selector::validate(selector).is_ok();
+        let matches_one = cluster.pools.pools().any(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            ferrolb_crds::selector::matches(selector, &labels)
+        });
+        if valid && !matches_one {
+            verdict.warn(format!(
+                "{object}: ipAddressPoolSelectors[{i}] selects no IPAddressPool in namespace {}; nothing is advertised for it until one matches",
                 cluster.namespace
             ));
         }

@@ -285,3 +285,25 @@ fn conflicting_local_pref_for_the_same_pool_nodes_and_peers_is_denied() {
     );
     assert!(validate_bgp(&same_pref, &cluster).allowed());
 }
+
+#[test]
+fn a_pool_selector_matching_no_pool_is_a_warning() {
+    let mut labelled = crate::validate::fixtures::pool("labelled", &["10.9.0.0/24"]);
+    labelled.metadata.labels = Some([("tier".to_owned(), "gold".to_owned())].into());
+    let cluster = cluster().with_pools([std::sync::Arc::new(labelled)]);
+    let ad = l2(L2AdvertisementSpec {
+        ip_address_pool_selectors: vec![
+            labels_selector(&[("tier", "gold")]),
+            labels_selector(&[("tier", "silver")]),
+        ],
+        ..Default::default()
+    });
+    let verdict = validate_l2(&ad, &cluster);
+    assert!(verdict.allowed());
+    assert_eq!(
+        verdict.warnings,
+        [
+            r#"L2Advertisement "l2": ipAddressPoolSelectors[1] selects no IPAddressPool in namespace metallb-system; nothing is advertised for it until one matches"#
+        ]
+    );
+}
