@@ -247,3 +247,34 @@ fn a_bfd_profile_in_use_cannot_be_deleted() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn a_legacy_annotation_is_admitted_with_a_warning_naming_its_replacement() {
+    let (kubectl, _webhook) = webhook();
+    let out = apply(&kubectl, &pool("legacy-target", &["10.60.0.0/24"]));
+    assert!(out.success, "{}", out.stderr);
+    let service = load_balancer(
+        "legacy",
+        &[("metallb.universe.tf/address-pool", "legacy-target")],
+    );
+    // Until the webhook's watch has seen the pool, the Service is refused as naming an
+    // unknown pool; then it is admitted with the warning.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = apply(&kubectl, &service);
+        if out.success {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Service was never admitted: {}",
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        out.stderr.contains(r#"Warning: Service "default/legacy": annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead"#),
+        "stderr: {}",
+        out.stderr
+    );
+}
