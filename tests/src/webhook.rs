@@ -33,25 +33,34 @@ pub fn webhook_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            // The suite runs from <target>/<profile>/deps/; binaries sit in <target>/<profile>/,
+            // and are built in the suite's own profile.
+            let profile_dir = std::env::current_exe()
+                .ok()
+                .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+                .expect("the suite binary sits in <target>/<profile>/deps");
+            let mut args = vec![
+                "build",
+                "--quiet",
+                "-p",
+                "ferrolb-webhook",
+                "--bin",
+                "ferrolb-webhook",
+            ];
+            if profile_dir
+                .file_name()
+                .is_some_and(|name| name == "release")
+            {
+                args.push("--release");
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "ferrolb-webhook",
-                    "--bin",
-                    "ferrolb-webhook",
-                ])
+                .args(&args)
                 .current_dir(repo_root())
                 .status()
                 .unwrap_or_else(|e| panic!("cannot run cargo to build ferrolb-webhook: {e}"));
             assert!(status.success(), "building ferrolb-webhook failed");
-            // The suite runs from <target>/<profile>/deps/; binaries sit in <target>/<profile>/.
-            std::env::current_exe()
-                .ok()
-                .and_then(|exe| Some(exe.parent()?.parent()?.join("ferrolb-webhook")))
-                .expect("the suite binary sits in <target>/<profile>/deps")
+            profile_dir.join("ferrolb-webhook")
         })
         .clone()
 }
