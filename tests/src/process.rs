@@ -20,14 +20,17 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
     if let Some(path) = built.get(name) {
         return path.clone();
     }
-    // The suite runs from <target>/<profile>/deps/; binaries sit in <target>/<profile>/, built
-    // with the suite's own profile (benchmarks measure release binaries).
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary sits in <target>/<profile>/deps")
-        .to_path_buf();
+    // Suites run from <target>/<profile>/deps/, the demo from <target>/<profile>/; binaries sit
+    // in <target>/<profile>/, built with the caller's own profile (benchmarks measure release
+    // binaries).
+    let exe = std::env::current_exe().expect("the running binary has a path");
+    let dir = exe.parent().expect("a binary sits in a folder");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("deps sits in <target>/<profile>")
+    } else {
+        dir
+    }
+    .to_path_buf();
     let mut args = vec!["build", "--quiet", "-p", package, "--bin", name];
     if profile_dir.ends_with("release") {
         args.push("--release");
