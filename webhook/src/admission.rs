@@ -114,6 +114,9 @@ fn decide(
         }
         _ => return Ok(Verdict::default()),
     }
+    if kind != Kind::Service && request.operation == Operation::Update && unchanged(request) {
+        return Ok(Verdict::default());
+    }
     let object = request.object.as_ref();
     Ok(match kind {
         Kind::IPAddressPool => validate::pool::validate(
@@ -156,6 +159,16 @@ fn decide(
             validate::service::validate(&service, old.as_ref(), cluster)
         }
     })
+}
+
+/// Whether an update leaves a metallb.io object's spec and labels as they were: then it
+/// cannot make the configuration worse, and must pass even if the stored object predates a
+/// rule (a finalizer removed from an old overlapping pool must not leave it stuck deleting).
+fn unchanged(request: &AdmissionRequest<DynamicObject>) -> bool {
+    let (Some(new), Some(old)) = (&request.object, &request.old_object) else {
+        return false;
+    };
+    new.data.get("spec") == old.data.get("spec") && new.metadata.labels == old.metadata.labels
 }
 
 fn json(
@@ -269,6 +282,25 @@ mod tests {
             response["status"]["message"],
             r#"BGPPeer "r": ebgpMultiHop cannot be set on an iBGP session (peerASN equals myASN)"#
         );
+    }
+
+    #[test]
+    fn an_update_keeping_spec_and_labels_passes_even_if_the_object_breaks_a_rule() {
+        let cluster = Cluster::empty(NS).with_pools(pools(&[("old", &["10.0.0.0/24"])]));
+        let stored = pool_json("clash", &["10.0.0.0/25"]);
+        let mut finalized = stored.clone();
+        finalized["metadata"]["finalizers"] = json!(["example.com/cleanup"]);
+        let update = |new: Value| {
+            answer(
+                Kind::IPAddressPool,
+                &body("UPDATE", "IPAddressPool", "v1beta1", new, stored.clone()),
+                &cluster,
+            )
+        };
+        assert_eq!(update(finalized)["allowed"], true);
+        let mut relabelled = stored.clone();
+        relabelled["metadata"]["labels"] = json!({"tier": "gold"});
+        assert_eq!(update(relabelled)["allowed"], false);
     }
 
     #[test]
