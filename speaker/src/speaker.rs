@@ -172,7 +172,20 @@ impl Election {
                     self.metrics.ownership_changed("released");
                     self.book.record(*lease);
                 }
-                Ok(Written::Lost) => self.refresh(ip).await,
+                Ok(Written::Lost) => {
+                    // Someone wrote the Lease since this node read it; if it still names this
+                    // node, release that version so a successor need not wait for a timeout.
+                    self.refresh(ip).await;
+                    let me = Some(self.config.node_name.as_str());
+                    if let Some(lease) = self.book.ip_lease(ip).cloned()
+                        && holder(&lease).as_deref() == me
+                        && let Ok(Written::Won(lease)) = self.writer.release(&lease).await
+                    {
+                        tracing::info!(%ip, "released");
+                        self.metrics.ownership_changed("released");
+                        self.book.record(*lease);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("{e}");
                     self.metrics.lease_write_failed("release");
@@ -421,6 +434,20 @@ pub async fn run(
     tracing::info!("shutting down: releasing every IP this node holds");
     table_tx.send_replace(Arc::new(Table::new()));
     heartbeat.abort();
+    // The heartbeat goes first: successors then see this node dead before they see its IPs
+    // free, and none of them waits for it as the preferred candidate.
+    // The heartbeat task may have renewed once more after its last report: read the Lease
+    // again rather than release a version that is already gone.
+    let heartbeat_name = lease_name::heartbeat(&node);
+    let current = match writer.get(&heartbeat_name).await {
+        Ok(lease) => lease,
+        Err(_) => election.last_heartbeat.clone(),
+    };
+    if let Some(current) = current
+        && let Err(e) = writer.heartbeat(Some(&current), true).await
+    {
+        tracing::warn!("cannot release the heartbeat: {e}");
+    }
     let held: BTreeSet<IpAddr> = election
         .book
         .holders()
@@ -429,11 +456,6 @@ pub async fn run(
         .map(|(ip, _)| ip)
         .collect();
     election.release(&held).await;
-    if let Some(current) = election.last_heartbeat.clone()
-        && let Err(e) = writer.heartbeat(Some(&current), true).await
-    {
-        tracing::warn!("cannot release the heartbeat: {e}");
-    }
     drop(status_tx);
     let _ = tokio::time::timeout(config.api_timeout * 3, status).await;
     lease_watch.abort();

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use ferrolb_tests::layer2::{Options, PATIENCE, World};
 use ferrolb_tests::netlab::{arping, ndisc6};
 use ferrolb_tests::process::eventually;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
+use kube::Api;
 
 /// Waits until the client gets replies for `ip` from exactly one MAC, and returns it.
 async fn sole_responder(world: &World, interface: &str, ip: &str) -> String {
@@ -213,4 +216,79 @@ async fn an_interface_that_comes_up_is_announced_on_without_a_restart() {
     );
     let mac = sole_responder(&world, "eth1", "198.51.100.210").await;
     assert_eq!(Some(mac), owner.mac2.clone());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_records_node_assigned_and_exports_metallb_metrics() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world.service("web", &["192.0.2.135"], &nodes, false).await;
+    let mac = sole_responder(&world, "eth0", "192.0.2.135").await;
+    let owner = world.lab.node_by_mac(&mac).expect("a lab node").clone();
+    let events = eventually(PATIENCE, "a nodeAssigned event on web", || async {
+        let list = Api::<Event>::namespaced(world.client.clone(), &world.namespace)
+            .list(&Default::default())
+            .await
+            .ok()?;
+        let notes: Vec<String> = list
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("nodeAssigned"))
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("web"))
+            .filter_map(|e| e.note)
+            .collect();
+        (!notes.is_empty()).then_some(notes)
+    })
+    .await;
+    assert!(events.iter().all(|n| n.contains(&owner.name)), "{events:?}");
+    let metrics = String::from_utf8_lossy(
+        &owner
+            .exec(&["curl", "-s", "http://127.0.0.1:7472/metrics"])
+            .stdout,
+    )
+    .into_owned();
+    let announced = format!(
+        "metallb_speaker_announced{{ip=\"192.0.2.135\",node=\"{}\",protocol=\"layer2\",service=\"{}/web\"}} 1",
+        owner.name, world.namespace
+    );
+    assert!(metrics.contains(&announced), "{metrics}");
+    for name in [
+        "metallb_layer2_requests_received_total{ip=\"192.0.2.135\"}",
+        "metallb_layer2_responses_sent_total{ip=\"192.0.2.135\"}",
+        "metallb_layer2_gratuitous_sent_total{ip=\"192.0.2.135\"}",
+        "ferrolb_speaker_ownership_changes_total{direction=\"acquired\"}",
+        "ferrolb_speaker_takeover_duration_seconds_count",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_the_service_releases_its_lease_and_removes_its_status() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    world.service("web", &["192.0.2.136"], &nodes, false).await;
+    sole_responder(&world, "eth0", "192.0.2.136").await;
+    eventually(PATIENCE, "a ServiceL2Status for web", || {
+        world.status_node("web")
+    })
+    .await;
+    Api::<Service>::namespaced(world.client.clone(), &world.namespace)
+        .delete("web", &Default::default())
+        .await
+        .unwrap();
+    eventually(PATIENCE, "the Lease of 192.0.2.136 released", || async {
+        world.holder("192.0.2.136").await.is_none().then_some(())
+    })
+    .await;
+    eventually(PATIENCE, "the ServiceL2Status of web removed", || async {
+        world.status_node("web").await.is_none().then_some(())
+    })
+    .await;
+    assert_eq!(
+        arping(&world.lab.client, "eth0", "192.0.2.136", 2),
+        Vec::<String>::new()
+    );
 }
