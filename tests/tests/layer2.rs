@@ -292,3 +292,73 @@ async fn deleting_the_service_releases_its_lease_and_removes_its_status() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unicast_reachability_probe_for_an_ipv6_address_is_answered() {
+    let world = World::start(Options::default()).await;
+    let nodes = node_names(&world);
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let ip = "2001:db8::a:20";
+    world.service("web6", &[ip], &nodes, false).await;
+    let holder = eventually(PATIENCE, "the Lease of 2001:db8::a:20 held", || {
+        world.holder(ip)
+    })
+    .await;
+    let owner = world.lab.nodes[world.node_index(&holder)].mac.clone();
+    eventually(PATIENCE, "an advertisement for 2001:db8::a:20", || async {
+        (ndisc6(&world.lab.client, "eth0", ip) == vec![owner.clone()]).then_some(())
+    })
+    .await;
+    let client = &world.lab.client;
+    // A stale cache entry makes the client's kernel confirm it with a unicast solicitation
+    // to the owner's MAC (RFC 4861 7.3.3) as soon as traffic flows; only an answer to that
+    // probe makes the entry REACHABLE again.
+    assert!(
+        client
+            .exec(&[
+                "sysctl",
+                "-q",
+                "-w",
+                "net.ipv6.neigh.eth0.delay_first_probe_time=1"
+            ])
+            .status
+            .success()
+    );
+    assert!(
+        client
+            .exec(&[
+                "ip", "-6", "neigh", "replace", ip, "lladdr", &owner, "dev", "eth0", "nud", "stale"
+            ])
+            .status
+            .success()
+    );
+    let capture = ferrolb_tests::netlab::Capture::start(client, "eth0");
+    client.exec(&["ping", "-6", "-c", "1", "-W", "1", ip]);
+    eventually(
+        PATIENCE,
+        "the neighbour entry REACHABLE after a unicast probe",
+        || async {
+            client.exec(&["ping", "-6", "-c", "1", "-W", "1", ip]);
+            let entry =
+                String::from_utf8_lossy(&client.exec(&["ip", "-6", "neigh", "show", ip]).stdout)
+                    .into_owned();
+            entry.contains("REACHABLE").then_some(())
+        },
+    )
+    .await;
+    let unicast_probe = capture.lines().iter().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains(&format!("> {owner}")) && l.contains("neighbor solicitation")
+    });
+    assert!(unicast_probe, "no unicast solicitation to {owner} captured");
+    // Had the unicast probe gone unanswered, the kernel would have fallen back to multicast
+    // solicitations to resolve the address afresh.
+    let multicast_fallback = capture.lines().iter().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains("> 33:33:ff:") && l.contains("neighbor solicitation")
+    });
+    assert!(
+        !multicast_fallback,
+        "the client fell back to multicast solicitations"
+    );
+}
