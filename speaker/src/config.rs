@@ -19,7 +19,7 @@ pub struct Config {
     pub node_name: String,
 
     /// The namespace of the pools, advertisements, Leases and status objects.
-    #[arg(long, env = "METALLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
+    #[arg(long, env = "FERROLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
     pub namespace: String,
 
     /// How often this node renews its heartbeat Lease (one API write per interval per node).

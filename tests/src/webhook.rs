@@ -15,54 +15,23 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::kubectl::Outcome;
-use crate::{ControlPlane, Error, Kubectl, repo_root};
+use crate::{ControlPlane, Error, Kubectl};
 
 /// ferrolb's namespace in the suites.
 pub const NS: &str = "metallb-system";
 /// The configuration `serve --register` writes.
 pub const CONFIGURATION: &str = "ferrolb-validating-webhook-configuration";
 
-/// The `ferrolb-webhook` binary, built once per suite with the suite's cargo and target dir.
+/// The `ferrolb-webhook` binary, built once per process with the caller's cargo, target dir
+/// and profile.
 pub fn webhook_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // The suite runs from <target>/<profile>/deps/; binaries sit in <target>/<profile>/,
-            // and are built in the suite's own profile.
-            let profile_dir = std::env::current_exe()
-                .ok()
-                .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
-                .expect("the suite binary sits in <target>/<profile>/deps");
-            let mut args = vec![
-                "build",
-                "--quiet",
-                "-p",
-                "ferrolb-webhook",
-                "--bin",
-                "ferrolb-webhook",
-            ];
-            if profile_dir
-                .file_name()
-                .is_some_and(|name| name == "release")
-            {
-                args.push("--release");
-            }
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(&args)
-                .current_dir(repo_root())
-                .status()
-                .unwrap_or_else(|e| panic!("cannot run cargo to build ferrolb-webhook: {e}"));
-            assert!(status.success(), "building ferrolb-webhook failed");
-            profile_dir.join("ferrolb-webhook")
-        })
-        .clone()
+    crate::process::binary("ferrolb-webhook", "ferrolb-webhook")
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -16,6 +16,7 @@ use ferrolb_tests::ControlPlane;
 use ferrolb_tests::api_relay::ApiRelay;
 use ferrolb_tests::netlab::{Host, Lab, arping};
 use ferrolb_tests::process::{Daemon, binary};
+use ferrolb_tests::webhook::{WebhookProcess, wait_until_answering};
 
 /// MetalLB's example Layer 2 configuration, with the pool moved into the lab's documentation
 /// range (the lab segment is 192.0.2.0/24).
@@ -172,7 +173,14 @@ async fn run() {
     let netns: Vec<&str> = lab.nodes.iter().map(|n| n.netns.as_str()).collect();
     let _relay = ApiRelay::start(&control_plane.kubeconfig, &lab.id, &netns);
 
-    say("starting ferrolb: the operator, and a speaker in each node namespace");
+    say("starting ferrolb: the webhook, the operator, and a speaker in each node namespace");
+    let webhook =
+        WebhookProcess::start(&control_plane.kubeconfig, &[]).expect("the webhook starts");
+    wait_until_answering(&control_plane.kubectl(), &webhook);
+    println!(
+        "  webhook registered on https://127.0.0.1:{} with its own CA",
+        webhook.port
+    );
     let _operator = Daemon::spawn(
         "operator",
         &binary("ferrolb-operator", "ferrolb-operator"),
@@ -207,6 +215,10 @@ async fn run() {
     say("applying MetalLB's example IPAddressPool and L2Advertisement (pool in the lab's range)");
     print!("{CONFIGURATION}");
     kubectl(&control_plane, &["apply", "-f", "-"], Some(CONFIGURATION));
+
+    say("a pool overlapping it is refused at kubectl apply, by the webhook");
+    let overlapping = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: overlapping\n  namespace: metallb-system\nspec:\n  addresses: [192.0.2.248/29]\n";
+    kubectl(&control_plane, &["apply", "-f", "-"], Some(overlapping));
 
     say("creating a LoadBalancer Service, as in MetalLB's documentation, with a ready endpoint");
     let service =
