@@ -74,21 +74,26 @@ impl Kubectl {
 
     /// Applies the checked-in CRDs and waits until the API serves them.
     pub fn install_crds(&self) -> Result<(), Error> {
-        let path = crate::repo_root().join(ferrolb_crds::manifest::CRD_PATH);
-        self.ok(&["apply", "-f", &path.to_string_lossy()], None)?;
-        self.ok(
-            &[
-                "wait",
-                "--for",
-                "condition=established",
-                "--timeout",
-                "60s",
-                "crd",
-                "--all",
-            ],
-            None,
-        )?;
-        Ok(())
+        self.install_crd_files(&[ferrolb_crds::manifest::CRD_PATH])
+    }
+
+    /// Applies CRD files (paths relative to the repository) and waits until the API serves
+    /// every CRD.
+    pub fn install_crd_files(&self, files: &[&str]) -> Result<(), Error> {
+        for file in files {
+            let path = crate::repo_root().join(file);
+            self.ok(&["apply", "-f", &path.to_string_lossy()], None)?;
+        }
+        let wait = [
+            "wait",
+            "--for",
+            "condition=established",
+            "--timeout",
+            "60s",
+            "crd",
+            "--all",
+        ];
+        self.ok(&wait, None).map(drop)
     }
 
     /// Creates a namespace unless it exists.

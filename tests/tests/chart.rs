@@ -49,27 +49,11 @@ fn prepared() -> Kubectl {
             let control_plane = ControlPlane::shared();
             control_plane.install_crds().unwrap();
             let kubectl = control_plane.kubectl();
-            let fixtures = repo_root().join("tests/fixtures/monitoring-and-cert-manager-crds.yaml");
             kubectl
-                .ok(&["apply", "-f", &fixtures.to_string_lossy()], None)
-                .unwrap();
-            let prometheus = repo_root().join("tests/fixtures/prometheusrule-crd.yaml");
-            kubectl
-                .ok(&["apply", "-f", &prometheus.to_string_lossy()], None)
-                .unwrap();
-            kubectl
-                .ok(
-                    &[
-                        "wait",
-                        "--for",
-                        "condition=established",
-                        "--timeout",
-                        "60s",
-                        "crd",
-                        "--all",
-                    ],
-                    None,
-                )
+                .install_crd_files(&[
+                    "tests/fixtures/monitoring-and-cert-manager-crds.yaml",
+                    "tests/fixtures/prometheusrule-crd.yaml",
+                ])
                 .unwrap();
             kubectl.ensure_namespace(NAMESPACE).unwrap();
             kubectl

@@ -8,7 +8,7 @@ use ferrolb_crds::{
     ServiceBGPStatus, ServiceL2Status,
 };
 use ferrolb_tests::seeds::{seed_dir, yaml_documents};
-use ferrolb_tests::{ControlPlane, Kubectl, repo_root};
+use ferrolb_tests::{ControlPlane, Kubectl};
 use serde_json::Value;
 
 /// The shared control plane with ferrolb's CRDs, a stand-in PrometheusRule CRD and the
@@ -20,23 +20,8 @@ fn prepared() -> Kubectl {
             let control_plane = ControlPlane::shared();
             control_plane.install_crds().unwrap();
             let kubectl = control_plane.kubectl();
-            let fixture = repo_root().join("tests/fixtures/prometheusrule-crd.yaml");
             kubectl
-                .ok(&["apply", "-f", &fixture.to_string_lossy()], None)
-                .unwrap();
-            kubectl
-                .ok(
-                    &[
-                        "wait",
-                        "--for",
-                        "condition=established",
-                        "--timeout",
-                        "60s",
-                        "crd",
-                        "--all",
-                    ],
-                    None,
-                )
+                .install_crd_files(&["tests/fixtures/prometheusrule-crd.yaml"])
                 .unwrap();
             kubectl.ensure_namespace("metallb-system").unwrap();
             kubectl
