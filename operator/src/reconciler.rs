@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use ferrolb_crds::annotations::{Annotation, Deprecation};
 
-use crate::allocator::{Allocator, Change, Pool, PoolUsage};
+use crate::allocator::{Allocator, Change, Pool, PoolUsage, pool};
 use crate::caches::{Caches, Trigger};
 use crate::metrics::Metrics;
 use crate::service::{self, View};
@@ -138,7 +138,7 @@ impl Reconciler {
                 Err(e) => errors.push(e),
             }
         }
-        errors.extend(overlaps(&pools));
+        errors.extend(pool::overlaps(&pools));
         errors.sort();
         for e in &errors {
             tracing::warn!("{e}");
@@ -393,24 +393,4 @@ fn warning(reason: &'static str, note: String) -> ServiceEvent {
         reason,
         note,
     }
-}
-
-/// Overlaps between pools that slipped past admission: reported, and the allocator never
-/// hands out one address twice regardless, since it tracks addresses, not pools.
-fn overlaps(pools: &[Pool]) -> Vec<String> {
-    let mut ranges: Vec<(&ferrolb_crds::AddressRange, &str)> = pools
-        .iter()
-        .flat_map(|p| p.ranges.iter().map(move |r| (r, p.name.as_str())))
-        .collect();
-    ranges.sort();
-    ranges
-        .windows(2)
-        .filter(|w| w[0].0.overlaps(w[1].0))
-        .map(|w| {
-            format!(
-                "IPAddressPool {:?} address {} overlaps with IPAddressPool {:?} address {}",
-                w[1].1, w[1].0, w[0].1, w[0].0
-            )
-        })
-        .collect()
 }

@@ -242,7 +242,7 @@ async fn restart_keeps_every_assigned_ip_even_with_more_services_than_free_ips()
         lab.service(name, "", "");
         lab.wait_condition(name, "IPAllocated").await;
     }
-    let before: Vec<Vec<String>> = futures_collect(&lab, &["a", "b", "c"]).await;
+    let before: Vec<Vec<String>> = ingress_of(&lab, &["a", "b", "c"]).await;
     operator.terminate(Duration::from_secs(5));
     // While the operator is down: one holder goes away and two Services arrive. After the
     // restart, exactly one of them gets the freed address; nobody else moves.
@@ -263,11 +263,11 @@ async fn restart_keeps_every_assigned_ip_even_with_more_services_than_free_ips()
     let loser = if winner == "d" { "e" } else { "d" };
     let c = lab.wait_condition(loser, "PoolExhausted").await;
     assert_eq!(c.message, r#"no free IPv4 address in pool "small""#);
-    let after = futures_collect(&lab, &["a", "b"]).await;
+    let after = ingress_of(&lab, &["a", "b"]).await;
     assert_eq!(after, before[..2]);
 }
 
-async fn futures_collect(lab: &Lab, names: &[&str]) -> Vec<Vec<String>> {
+async fn ingress_of(lab: &Lab, names: &[&str]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for name in names {
         out.push(ingress(&lab.get(name).await.unwrap()));
@@ -486,7 +486,7 @@ async fn overlapping_pools_are_reported_and_never_give_one_ip_twice() {
         lab.service(name, "", "");
     }
     lab.wait_condition("s3", "PoolExhausted").await;
-    let mut all: Vec<String> = futures_collect(&lab, &["s1", "s2"]).await.concat();
+    let mut all: Vec<String> = ingress_of(&lab, &["s1", "s2"]).await.concat();
     all.sort();
     assert_eq!(all, ["192.0.2.0", "192.0.2.1"]);
     let state = eventually(WAIT, "ConfigurationState to report the overlap", || async {

@@ -9,7 +9,7 @@
 
 mod choice;
 mod demand;
-mod pool;
+pub mod pool;
 mod sharing;
 mod used;
 
@@ -104,10 +104,6 @@ impl Allocator {
         self.pools = pools.into_iter().map(|p| (p.name.clone(), p)).collect();
     }
 
-    pub fn pools(&self) -> impl Iterator<Item = &Pool> {
-        self.pools.values()
-    }
-
     /// Services holding an IP that its pool no longer offers.
     pub fn stale(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
@@ -128,11 +124,6 @@ impl Allocator {
     /// The Services holding IPs.
     pub fn held_keys(&self) -> impl Iterator<Item = &String> {
         self.held.keys()
-    }
-
-    /// How many Services hold IPs.
-    pub fn holders_count(&self) -> usize {
-        self.held.len()
     }
 
     fn still_offered(&self, a: &Assignment) -> bool {

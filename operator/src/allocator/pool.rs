@@ -156,3 +156,23 @@ impl Pool {
             .any(|(first, last)| (first..=last).contains(&n))
     }
 }
+
+/// Overlaps between pools that slipped past admission: reported, and the allocator never
+/// hands out one address twice regardless, since it tracks addresses, not pools.
+pub fn overlaps(pools: &[Pool]) -> Vec<String> {
+    let mut ranges: Vec<(&AddressRange, &str)> = pools
+        .iter()
+        .flat_map(|p| p.ranges.iter().map(move |r| (r, p.name.as_str())))
+        .collect();
+    ranges.sort();
+    ranges
+        .windows(2)
+        .filter(|w| w[0].0.overlaps(w[1].0))
+        .map(|w| {
+            format!(
+                "IPAddressPool {:?} address {} overlaps with IPAddressPool {:?} address {}",
+                w[1].1, w[1].0, w[0].1, w[0].0
+            )
+        })
+        .collect()
+}

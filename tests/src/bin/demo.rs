@@ -8,7 +8,6 @@
 //! Run through `dev/demo`, which installs what it needs and builds first.
 
 use std::io::IsTerminal;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -321,7 +320,6 @@ async fn run() {
     }
 
     say("explore further");
-    let parsed: Option<IpAddr> = ip.parse().ok();
     println!("  export KUBECONFIG={kubeconfig}");
     println!(
         "  kubectl get svc,servicel2statuses -A ; kubectl get ipaddresspools -n metallb-system"
@@ -329,8 +327,7 @@ async fn run() {
     println!("  kubectl get leases -n metallb-system     # one per IP, one heartbeat per node");
     println!(
         "  ip netns exec {} arping -c 3 -I eth0 {}",
-        lab.client.netns,
-        parsed.map_or(ip.clone(), |i| i.to_string())
+        lab.client.netns, ip
     );
     if std::io::stdin().is_terminal() {
         println!("\n  The lab stays up until you press Enter; then everything is removed.");

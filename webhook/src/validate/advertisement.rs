@@ -13,36 +13,56 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
 
+/// What both kinds of advertisement select.
+struct Targets<'a> {
+    pools: &'a [String],
+    pool_selectors: &'a [LabelSelector],
+    node_selectors: &'a [LabelSelector],
+    service_selectors: &'a [LabelSelector],
+}
+
+/// The rules L2 and BGP advertisements share: namespace, pool references, selectors.
+fn shared_rules(
+    verdict: &mut Verdict,
+    cluster: &Cluster,
+    object: &str,
+    namespace: Option<&str>,
+    targets: Targets<'_>,
+) {
+    require_namespace(verdict, cluster, object, namespace);
+    pool_references(verdict, cluster, object, targets.pools);
+    valid_selectors(
+        verdict,
+        object,
+        "ipAddressPoolSelectors",
+        targets.pool_selectors,
+    );
+    selectors_matching_nothing(verdict, cluster, object, targets.pool_selectors);
+    valid_selectors(verdict, object, "nodeSelectors", targets.node_selectors);
+    valid_selectors(
+        verdict,
+        object,
+        "serviceSelectors",
+        targets.service_selectors,
+    );
+}
+
 /// Validates an L2Advertisement being created or updated.
 pub fn validate_l2(ad: &L2Advertisement, cluster: &Cluster) -> Verdict {
     let mut verdict = Verdict::default();
     let object = describe("L2Advertisement", ad.metadata.name.as_deref());
-    require_namespace(
+    let spec = &ad.spec;
+    shared_rules(
         &mut verdict,
         cluster,
         &object,
         ad.metadata.namespace.as_deref(),
-    );
-    let spec = &ad.spec;
-    pool_references(&mut verdict, cluster, &object, &spec.ip_address_pools);
-    valid_selectors(
-        &mut verdict,
-        &object,
-        "ipAddressPoolSelectors",
-        &spec.ip_address_pool_selectors,
-    );
-    selectors_matching_nothing(
-        &mut verdict,
-        cluster,
-        &object,
-        &spec.ip_address_pool_selectors,
-    );
-    valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
-    valid_selectors(
-        &mut verdict,
-        &object,
-        "serviceSelectors",
-        &spec.service_selectors,
+        Targets {
+            pools: &spec.ip_address_pools,
+            pool_selectors: &spec.ip_address_pool_selectors,
+            node_selectors: &spec.node_selectors,
+            service_selectors: &spec.service_selectors,
+        },
     );
     let preferences: Vec<_> = spec
         .preferred_node_selectors
@@ -65,32 +85,18 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
     let mut verdict = Verdict::default();
     let name = ad.metadata.name.as_deref().unwrap_or_default();
     let object = describe("BGPAdvertisement", Some(name));
-    require_namespace(
+    let spec = &ad.spec;
+    shared_rules(
         &mut verdict,
         cluster,
         &object,
         ad.metadata.namespace.as_deref(),
-    );
-    let spec = &ad.spec;
-    pool_references(&mut verdict, cluster, &object, &spec.ip_address_pools);
-    valid_selectors(
-        &mut verdict,
-        &object,
-        "ipAddressPoolSelectors",
-        &spec.ip_address_pool_selectors,
-    );
-    selectors_matching_nothing(
-        &mut verdict,
-        cluster,
-        &object,
-        &spec.ip_address_pool_selectors,
-    );
-    valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
-    valid_selectors(
-        &mut verdict,
-        &object,
-        "serviceSelectors",
-        &spec.service_selectors,
+        Targets {
+            pools: &spec.ip_address_pools,
+            pool_selectors: &spec.ip_address_pool_selectors,
+            node_selectors: &spec.node_selectors,
+            service_selectors: &spec.service_selectors,
+        },
     );
 
     let peers: Vec<String> = spec.peers.iter().map(|p| format!("{p:?}")).collect();
