@@ -1,0 +1,3 @@
+//! Packing and codec figures: build and encode the UPDATEs for 10,000 host routes, decode them.
+
+fn main() {}
