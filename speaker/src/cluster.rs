@@ -1,7 +1,9 @@
-//! Watches of the cluster objects the election reads: Nodes, Services, their endpoints, and
-//! the IPAddressPools and L2Advertisements of ferrolb's namespace, kept in reflector stores.
+//! Watches of the cluster objects the speaker reads: Nodes, Services, their endpoints, and
+//! the IPAddressPools, L2Advertisements, BGPAdvertisements, BGPPeers and Communities of
+//! ferrolb's namespace, kept in reflector stores.
 //!
-//! Every event wakes the election loop through a `Notify`; [`ClusterWatch::claims`] turns the
+//! Every event wakes the Layer 2 election loop and the BGP loop through a [`Wake`];
+//! [`ClusterWatch::claims`] turns the
 //! stores into the pure model of [`crate::model`] and the claims of
 //! [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices
 //! when the API server serves them, else from core/v1 Endpoints, chosen once at start.
@@ -13,7 +15,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrolb_crds::{IPAddressPool, L2Advertisement};
+use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
+use ferrolb_crds::{BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{
     Endpoints as CoreEndpoints, Node as KubeNode, Service as KubeService,
@@ -52,11 +55,27 @@ pub async fn discover_endpoint_source(client: &Client) -> EndpointSource {
 /// Pause after a failed watch call, so an unreachable API server is not hammered.
 const RETRY: Duration = Duration::from_millis(500);
 
+/// The loops that react to cluster changes, each woken once per burst of events.
+#[derive(Clone, Debug, Default)]
+pub struct Wake(Vec<Arc<Notify>>);
+
+impl Wake {
+    pub fn new(loops: &[Arc<Notify>]) -> Wake {
+        Wake(loops.to_vec())
+    }
+
+    pub fn notify(&self) {
+        for n in &self.0 {
+            n.notify_one();
+        }
+    }
+}
+
 /// Starts a reflector for `api`; every change wakes `notify`.
 pub fn spawn_watch<K>(
     api: Api<K>,
     config: watcher::Config,
-    notify: Arc<Notify>,
+    notify: Wake,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -69,7 +88,7 @@ where
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             match event {
-                Ok(_) => notify.notify_one(),
+                Ok(_) => notify.notify(),
                 Err(e) => {
                     tracing::debug!(%kind, "watch failed, retrying: {e}");
                     tokio::time::sleep(RETRY).await;
@@ -88,6 +107,9 @@ pub struct ClusterWatch {
     slices: Option<Store<EndpointSlice>>,
     pools: Store<IPAddressPool>,
     advertisements: Store<L2Advertisement>,
+    pub(crate) bgp_peers: Store<BGPPeer>,
+    pub(crate) bgp_advertisements: Store<BGPAdvertisement>,
+    pub(crate) communities: Store<Community>,
     pub tasks: Vec<JoinHandle<()>>,
 }
 
@@ -96,7 +118,7 @@ impl ClusterWatch {
         client: &Client,
         namespace: &str,
         source: EndpointSource,
-        notify: Arc<Notify>,
+        notify: Wake,
     ) -> ClusterWatch {
         let config = watcher::Config::default;
         let mut tasks = Vec::new();
@@ -123,7 +145,25 @@ impl ClusterWatch {
             notify.clone(),
         );
         tasks.push(t);
-        let (advertisements, t) =
+        let (advertisements, t) = spawn_watch(
+            Api::namespaced(client.clone(), namespace),
+            config(),
+            notify.clone(),
+        );
+        tasks.push(t);
+        let (bgp_peers, t) = spawn_watch(
+            Api::namespaced(client.clone(), namespace),
+            config(),
+            notify.clone(),
+        );
+        tasks.push(t);
+        let (bgp_advertisements, t) = spawn_watch(
+            Api::namespaced(client.clone(), namespace),
+            config(),
+            notify.clone(),
+        );
+        tasks.push(t);
+        let (communities, t) =
             spawn_watch(Api::namespaced(client.clone(), namespace), config(), notify);
         tasks.push(t);
         ClusterWatch {
@@ -133,6 +173,9 @@ impl ClusterWatch {
             slices,
             pools,
             advertisements,
+            bgp_peers,
+            bgp_advertisements,
+            communities,
             tasks,
         }
     }
@@ -149,6 +192,9 @@ impl ClusterWatch {
         }
         let _ = self.pools.wait_until_ready().await;
         let _ = self.advertisements.wait_until_ready().await;
+        let _ = self.bgp_peers.wait_until_ready().await;
+        let _ = self.bgp_advertisements.wait_until_ready().await;
+        let _ = self.communities.wait_until_ready().await;
     }
 
     fn endpoints(&self) -> HashMap<ServiceKey, Endpoints> {
@@ -179,8 +225,8 @@ impl ClusterWatch {
         out
     }
 
-    /// The claims of the current state, with the Services of the model for status writing.
-    pub fn claims(&self) -> BTreeMap<IpAddr, Claim> {
+    /// The nodes, announced Services and pools as the pure model sees them.
+    pub fn snapshot(&self) -> (Vec<Node>, Vec<Service>, Vec<Pool>) {
         let mut endpoints = self.endpoints();
         let nodes: Vec<Node> = self
             .nodes
@@ -206,6 +252,12 @@ impl ClusterWatch {
             .iter()
             .map(|p| Pool::from_kube(p))
             .collect();
+        (nodes, services, pools)
+    }
+
+    /// The claims of the current state.
+    pub fn claims(&self) -> BTreeMap<IpAddr, Claim> {
+        let (nodes, services, pools) = self.snapshot();
         let advertisements: Vec<Advertisement> = self
             .advertisements
             .state()

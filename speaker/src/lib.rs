@@ -9,6 +9,7 @@
 //! serves Prometheus metrics.
 
 pub mod announcer;
+pub mod bgp;
 pub mod cluster;
 pub mod config;
 pub mod election;

@@ -3,7 +3,8 @@
 //!
 //! Layer 2 counters are labelled by IP as MetalLB's are; `metallb_speaker_announced` is 1 per
 //! announced (IP, Service). ferrolb adds ownership changes, Lease write failures and the
-//! duration of each takeover. The text format is OpenMetrics, which suffixes counters with
+//! duration of each takeover. BGP metrics are labelled by peer (`address:port`) as MetalLB's
+//! native speaker labels them. The text format is OpenMetrics, which suffixes counters with
 //! `_total`.
 
 use std::net::SocketAddr;
@@ -42,6 +43,54 @@ pub struct OperationLabel {
     pub operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabel {
+    /// `address:port`.
+    pub peer: String,
+}
+
+/// The BGP metrics, per peer.
+#[derive(Default)]
+pub struct BgpMetrics {
+    pub session_up: Family<PeerLabel, Gauge>,
+    pub updates: Family<PeerLabel, Counter>,
+    pub announced_prefixes: Family<PeerLabel, Gauge>,
+    pub pending_prefixes: Family<PeerLabel, Gauge>,
+}
+
+impl BgpMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "metallb_bgp_session_up",
+            "BGP session state (1 is up, 0 is down)",
+            self.session_up.clone(),
+        );
+        registry.register(
+            "metallb_bgp_updates",
+            "Number of BGP UPDATE messages sent",
+            self.updates.clone(),
+        );
+        registry.register(
+            "metallb_bgp_announced_prefixes_total",
+            "Number of prefixes currently being advertised on the BGP session",
+            self.announced_prefixes.clone(),
+        );
+        registry.register(
+            "metallb_bgp_pending_prefixes_total",
+            "Number of prefixes that should be advertised on the BGP session",
+            self.pending_prefixes.clone(),
+        );
+    }
+
+    /// Forgets a peer whose session was removed.
+    pub fn remove(&self, peer: &PeerLabel) {
+        self.session_up.remove(peer);
+        self.updates.remove(peer);
+        self.announced_prefixes.remove(peer);
+        self.pending_prefixes.remove(peer);
+    }
+}
+
 /// Every metric of the speaker.
 pub struct Metrics {
     pub requests_received: Family<IpLabel, Counter>,
@@ -51,6 +100,7 @@ pub struct Metrics {
     pub ownership_changes: Family<DirectionLabel, Counter>,
     pub lease_write_failures: Family<OperationLabel, Counter>,
     pub takeover_seconds: Histogram,
+    pub bgp: BgpMetrics,
     registry: Registry,
 }
 
@@ -101,6 +151,8 @@ impl Metrics {
             "From the moment this node decided to take a free or orphaned IP until it announced it",
             takeover_seconds.clone(),
         );
+        let bgp = BgpMetrics::default();
+        bgp.register(&mut registry);
         Arc::new(Metrics {
             requests_received,
             responses_sent,
@@ -109,6 +161,7 @@ impl Metrics {
             ownership_changes,
             lease_write_failures,
             takeover_seconds,
+            bgp,
             registry,
         })
     }

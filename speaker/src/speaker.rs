@@ -11,13 +11,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ferrolb_crds::ServiceL2Status;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::Error;
 use crate::announcer::{self, Repeat, Shared};
-use crate::cluster::{ClusterWatch, discover_endpoint_source};
+use crate::cluster::{ClusterWatch, Wake, discover_endpoint_source};
 use crate::config::Config;
 use crate::election::candidates::{Claim, Interfaces};
 use crate::election::lease_name;
@@ -26,9 +27,9 @@ use crate::lease::{LeaseBook, LeaseWriter};
 use crate::link::{Link, read_links, suitable};
 use crate::metrics::Metrics;
 use crate::responder::Table;
-use crate::status::StatusWriter;
+use crate::status::{DesiredStatus, StatusWriter, publish_status};
 use state::{Election, Touch};
-use tasks::{DesiredStatus, LeaseEvent};
+use tasks::LeaseEvent;
 
 /// The interfaces to report in a ServiceL2Status for an allowance, among `links`.
 fn interface_names(links: &[Link], interfaces: &Interfaces) -> Vec<String> {
@@ -73,7 +74,13 @@ pub async fn run(
         })?;
     tracing::info!(?source, %node, namespace = %config.namespace, "starting");
     let notify = Arc::new(Notify::new());
-    let cluster = ClusterWatch::start(&client, &config.namespace, source, notify.clone());
+    let bgp_notify = Arc::new(Notify::new());
+    let cluster = Arc::new(ClusterWatch::start(
+        &client,
+        &config.namespace,
+        source,
+        Wake::new(&[notify.clone(), bgp_notify.clone()]),
+    ));
     let writer = LeaseWriter {
         api: Api::<Lease>::namespaced(client.clone(), &config.namespace),
         node: node.clone(),
@@ -105,9 +112,23 @@ pub async fn run(
             tracing::error!("cannot follow the network interfaces: {e}");
         }
     });
+    let (bgp_stop, bgp_stopped) = tokio::sync::oneshot::channel();
+    let bgp = tokio::spawn(crate::bgp::run(
+        client.clone(),
+        config.clone(),
+        cluster.clone(),
+        bgp_notify,
+        metrics.clone(),
+        bgp_stopped,
+    ));
     let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
-    let status = tokio::spawn(tasks::publish_status(
-        StatusWriter::new(client.clone(), &config.namespace, &node, config.api_timeout),
+    let status = tokio::spawn(publish_status(
+        StatusWriter::<ServiceL2Status>::new(
+            client.clone(),
+            &config.namespace,
+            &node,
+            config.api_timeout,
+        ),
         cluster.services_store(),
         status_rx,
     ));
@@ -193,6 +214,7 @@ pub async fn run(
     }
 
     tracing::info!("shutting down: releasing every IP this node holds");
+    let _ = bgp_stop.send(());
     table_tx.send_replace(Arc::new(Table::new()));
     heartbeat.abort();
     // The heartbeat goes first: successors then see this node dead before they see its IPs
@@ -219,9 +241,10 @@ pub async fn run(
     election.release(&held).await;
     drop(status_tx);
     let _ = tokio::time::timeout(config.api_timeout * 3, status).await;
+    let _ = bgp.await;
     lease_watch.abort();
     announcer.abort();
-    for task in cluster.tasks {
+    for task in &cluster.tasks {
         task.abort();
     }
     Ok(())

@@ -1,20 +1,29 @@
-//! What users see of the election: a ServiceL2Status per announced Service naming the node and
-//! interfaces, written by the owner and removed when it stops owning, and a `nodeAssigned`
-//! event on the Service each time a node takes its IP.
+//! What users see of the announcements: a ServiceL2Status per announced Service naming the
+//! node and interfaces, written by the owner and removed when it stops owning; a
+//! ServiceBGPStatus per (Service, node) naming the peers the node advertises it to; and a
+//! `nodeAssigned` event on the Service each time a node starts announcing it.
 //!
-//! Status objects are named after the Service (`l2-<namespace>.<name>`, unambiguous since
-//! neither part may hold a dot), so a new owner overwrites the old owner's object instead of
-//! leaving a second one. A withdrawal deletes only the version this node wrote.
+//! One writer serves both kinds through [`StatusKind`]. ServiceL2Status objects are named
+//! after the Service (`l2-<namespace>.<name>`, unambiguous since neither part may hold a
+//! dot), so a new owner overwrites the old owner's object instead of leaving a second one;
+//! ServiceBGPStatus objects add the node (`bgp-<namespace>.<name>.<node>`), since every
+//! advertising node has its own. A withdrawal deletes only the version this node wrote.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use ferrolb_crds::ServiceL2Status;
-use ferrolb_crds::servicestatus::{InterfaceInfo, ServiceL2StatusStatus};
+use ferrolb_crds::servicestatus::{InterfaceInfo, ServiceBGPStatusStatus, ServiceL2StatusStatus};
+use ferrolb_crds::{ServiceBGPStatus, ServiceL2Status};
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Service as KubeService;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::model::ServiceKey;
@@ -30,9 +39,98 @@ pub fn status_name(key: &ServiceKey) -> String {
     format!("l2-{}.{}", key.namespace, key.name)
 }
 
-/// Publishes ServiceL2Status objects and events for this node.
-pub struct StatusWriter {
-    api: Api<ServiceL2Status>,
+/// The name of the ServiceBGPStatus of a Service on a node; a name too long for the API is
+/// shortened with a hash of the node name in place of its tail.
+pub fn bgp_status_name(key: &ServiceKey, node: &str) -> String {
+    let name = format!("bgp-{}.{}.{node}", key.namespace, key.name);
+    if name.len() <= 253 {
+        return name;
+    }
+    let hash = node.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut short = name[..236].trim_end_matches(['.', '-']).to_owned();
+    short.push_str(&format!(".{hash:016x}"));
+    short
+}
+
+/// A status kind the speaker publishes per Service: its name, and how one is written.
+pub trait StatusKind:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + std::fmt::Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// The protocol named in `nodeAssigned` events: `layer2` or `bgp`.
+    const PROTOCOL: &'static str;
+    fn object_name(key: &ServiceKey, node: &str) -> String;
+    /// The object with labels only, for the metadata write.
+    fn empty(name: &str) -> Self;
+    /// Sets the status: the node, the Service, and the interfaces or peers.
+    fn set_status(&mut self, node: &str, key: &ServiceKey, detail: &[String]);
+    fn node(&self) -> Option<&str>;
+}
+
+impl StatusKind for ServiceL2Status {
+    const PROTOCOL: &'static str = "layer2";
+
+    fn object_name(key: &ServiceKey, _node: &str) -> String {
+        status_name(key)
+    }
+
+    fn empty(name: &str) -> Self {
+        ServiceL2Status::new(name, Default::default())
+    }
+
+    fn set_status(&mut self, node: &str, key: &ServiceKey, detail: &[String]) {
+        self.status = Some(ServiceL2StatusStatus {
+            node: node.into(),
+            service_name: key.name.clone(),
+            service_namespace: key.namespace.clone(),
+            interfaces: detail
+                .iter()
+                .map(|n| InterfaceInfo { name: n.clone() })
+                .collect(),
+        });
+    }
+
+    fn node(&self) -> Option<&str> {
+        self.status.as_ref().map(|s| s.node.as_str())
+    }
+}
+
+impl StatusKind for ServiceBGPStatus {
+    const PROTOCOL: &'static str = "bgp";
+
+    fn object_name(key: &ServiceKey, node: &str) -> String {
+        bgp_status_name(key, node)
+    }
+
+    fn empty(name: &str) -> Self {
+        ServiceBGPStatus::new(name, Default::default())
+    }
+
+    fn set_status(&mut self, node: &str, key: &ServiceKey, detail: &[String]) {
+        self.status = Some(ServiceBGPStatusStatus {
+            node: node.into(),
+            service_name: key.name.clone(),
+            service_namespace: key.namespace.clone(),
+            peers: detail.to_vec(),
+        });
+    }
+
+    fn node(&self) -> Option<&str> {
+        self.status.as_ref().map(|s| s.node.as_str())
+    }
+}
+
+/// Publishes status objects of kind `K` and events for this node.
+pub struct StatusWriter<K: StatusKind> {
+    api: Api<K>,
     recorder: Recorder,
     node: String,
     timeout: Duration,
@@ -40,8 +138,8 @@ pub struct StatusWriter {
     published: BTreeMap<ServiceKey, (String, Vec<String>)>,
 }
 
-impl StatusWriter {
-    pub fn new(client: Client, namespace: &str, node: &str, timeout: Duration) -> StatusWriter {
+impl<K: StatusKind> StatusWriter<K> {
+    pub fn new(client: Client, namespace: &str, node: &str, timeout: Duration) -> Self {
         StatusWriter {
             api: Api::namespaced(client.clone(), namespace),
             recorder: Recorder::new(
@@ -74,42 +172,27 @@ impl StatusWriter {
         }
     }
 
-    /// Says this node announces `key` on `interfaces`, unless it already said exactly that.
-    pub async fn publish(
-        &mut self,
-        key: &ServiceKey,
-        interfaces: Vec<String>,
-    ) -> Result<(), Error> {
-        if self
-            .published
-            .get(key)
-            .is_some_and(|(_, i)| *i == interfaces)
-        {
+    /// Says this node announces `key` with `detail` (interfaces or peers), unless it already
+    /// said exactly that.
+    pub async fn publish(&mut self, key: &ServiceKey, detail: Vec<String>) -> Result<(), Error> {
+        if self.published.get(key).is_some_and(|(_, d)| *d == detail) {
             return Ok(());
         }
-        let name = status_name(key);
-        let mut object = ServiceL2Status::new(&name, Default::default());
-        object.metadata.labels = Some(BTreeMap::from([
+        let name = K::object_name(key, &self.node);
+        let mut object = K::empty(&name);
+        object.meta_mut().labels = Some(BTreeMap::from([
             (NODE_LABEL.into(), self.node.clone()),
             (SERVICE_NAME_LABEL.into(), key.name.clone()),
             (SERVICE_NAMESPACE_LABEL.into(), key.namespace.clone()),
         ]));
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let what = format!("writing ServiceL2Status {name:?}");
+        let what = format!("writing {} {name:?}", K::kind(&()));
         self.timed(
             &what,
             self.api.patch(&name, &params, &Patch::Apply(&object)),
         )
         .await?;
-        object.status = Some(ServiceL2StatusStatus {
-            node: self.node.clone(),
-            service_name: key.name.clone(),
-            service_namespace: key.namespace.clone(),
-            interfaces: interfaces
-                .iter()
-                .map(|n| InterfaceInfo { name: n.clone() })
-                .collect(),
-        });
+        object.set_status(&self.node, key, &detail);
         let stored = self
             .timed(
                 &what,
@@ -117,8 +200,8 @@ impl StatusWriter {
                     .patch_status(&name, &params, &Patch::Apply(&object)),
             )
             .await?;
-        let version = stored.metadata.resource_version.unwrap_or_default();
-        self.published.insert(key.clone(), (version, interfaces));
+        let version = stored.meta().resource_version.clone().unwrap_or_default();
+        self.published.insert(key.clone(), (version, detail));
         Ok(())
     }
 
@@ -127,7 +210,7 @@ impl StatusWriter {
         let Some((version, _)) = self.published.remove(key) else {
             return Ok(());
         };
-        let name = status_name(key);
+        let name = K::object_name(key, &self.node);
         let params = DeleteParams {
             preconditions: Some(Preconditions {
                 resource_version: Some(version),
@@ -137,7 +220,7 @@ impl StatusWriter {
         };
         match self
             .timed(
-                &format!("deleting ServiceL2Status {name:?}"),
+                &format!("deleting {} {name:?}", K::kind(&())),
                 self.api.delete(&name, &params),
             )
             .await
@@ -162,14 +245,14 @@ impl StatusWriter {
         let selector = format!("{NODE_LABEL}={}", self.node);
         let list = self
             .timed(
-                "listing ServiceL2Status objects",
+                &format!("listing {} objects", K::kind(&())),
                 self.api.list(&ListParams::default().labels(&selector)),
             )
             .await?;
         for object in list {
-            let named_here = object.status.as_ref().is_some_and(|s| s.node == self.node);
-            let name = object.metadata.name.clone().unwrap_or_default();
-            if named_here && let Some(version) = object.metadata.resource_version.clone() {
+            let named_here = object.node() == Some(self.node.as_str());
+            let name = object.meta().name.clone().unwrap_or_default();
+            if named_here && let Some(version) = object.meta().resource_version.clone() {
                 let params = DeleteParams {
                     preconditions: Some(Preconditions {
                         resource_version: Some(version),
@@ -179,7 +262,7 @@ impl StatusWriter {
                 };
                 let _ = self
                     .timed(
-                        &format!("deleting ServiceL2Status {name:?}"),
+                        &format!("deleting {} {name:?}", K::kind(&())),
                         self.api.delete(&name, &params),
                     )
                     .await;
@@ -194,8 +277,9 @@ impl StatusWriter {
             type_: EventType::Normal,
             reason: "nodeAssigned".into(),
             note: Some(format!(
-                "announcing from node \"{}\" with protocol \"layer2\"",
-                self.node
+                "announcing from node \"{}\" with protocol \"{}\"",
+                self.node,
+                K::PROTOCOL
             )),
             action: "Announce".into(),
             secondary: None,
@@ -206,6 +290,70 @@ impl StatusWriter {
             self.recorder.publish(&event, &reference),
         )
         .await
+    }
+}
+
+/// The status this node should show: each announced Service with its interfaces or peers.
+pub type DesiredStatus = BTreeMap<ServiceKey, Vec<String>>;
+
+/// Keeps the status objects of kind `K` and events in line with `desired`, retrying failed
+/// writes on the next change or every second.
+pub async fn publish_status<K: StatusKind>(
+    mut writer: StatusWriter<K>,
+    services: Store<KubeService>,
+    mut desired: watch::Receiver<Arc<DesiredStatus>>,
+) {
+    if let Err(e) = writer.remove_leftovers().await {
+        tracing::warn!("cannot remove leftover status objects: {e}");
+    }
+    let mut assigned: BTreeSet<ServiceKey> = BTreeSet::new();
+    loop {
+        let want = desired.borrow_and_update().clone();
+        let mut failed = false;
+        for (key, interfaces) in want.iter() {
+            if let Err(e) = writer.publish(key, interfaces.clone()).await {
+                tracing::warn!("{e}");
+                failed = true;
+                continue;
+            }
+            if assigned.insert(key.clone())
+                && let Some(service) =
+                    services.get(&ObjectRef::new(&key.name).within(&key.namespace))
+                && let Err(e) = writer.node_assigned(&service).await
+            {
+                tracing::warn!("{e}");
+            }
+        }
+        let gone: Vec<ServiceKey> = writer
+            .published()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            assigned.remove(&key);
+            if let Err(e) = writer.withdraw(&key).await {
+                tracing::warn!("{e}");
+            }
+        }
+        assigned.retain(|k| want.contains_key(k));
+        let wait = async {
+            if failed {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(())
+            } else {
+                desired.changed().await
+            }
+        };
+        if wait.await.is_err() {
+            break;
+        }
+    }
+    // The announcing loop is gone (shutdown): withdraw everything this node published.
+    let all: Vec<ServiceKey> = writer.published().cloned().collect();
+    for key in all {
+        if let Err(e) = writer.withdraw(&key).await {
+            tracing::warn!("{e}");
+        }
     }
 }
 
@@ -225,5 +373,19 @@ mod tests {
         };
         assert_eq!(status_name(&a), "l2-a-b.c");
         assert_ne!(status_name(&a), status_name(&b));
+    }
+
+    #[test]
+    fn bgp_status_names_carry_the_node_and_fit_the_api() {
+        let key = ServiceKey {
+            namespace: "web".into(),
+            name: "front".into(),
+        };
+        assert_eq!(bgp_status_name(&key, "node-a"), "bgp-web.front.node-a");
+        let long_node = "n".repeat(250);
+        let other_node = format!("{}m", "n".repeat(249));
+        let long = bgp_status_name(&key, &long_node);
+        assert!(long.len() <= 253, "{}", long.len());
+        assert_ne!(long, bgp_status_name(&key, &other_node));
     }
 }

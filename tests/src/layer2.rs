@@ -37,6 +37,8 @@ pub struct Options {
     pub speaker_args: Vec<String>,
     /// The speaker binary; the debug build of the workspace when `None`.
     pub speaker_program: Option<PathBuf>,
+    /// Whether the world has an L2Advertisement (BGP worlds have none).
+    pub layer2: bool,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             ],
             speaker_args: Vec::new(),
             speaker_program: None,
+            layer2: true,
         }
     }
 }
@@ -83,7 +86,8 @@ fn meta(name: &str, namespace: Option<&str>, labels: &[(&str, &str)]) -> ObjectM
     }
 }
 
-fn selector(key: &str, value: &str) -> LabelSelector {
+/// A selector matching one label.
+pub fn selector(key: &str, value: &str) -> LabelSelector {
     LabelSelector {
         match_labels: Some([(key.to_string(), value.to_string())].into()),
         ..Default::default()
@@ -136,10 +140,12 @@ impl World {
                 ..Default::default()
             },
         );
-        Api::<L2Advertisement>::namespaced(client.clone(), &namespace)
-            .create(&pp, &ad)
-            .await
-            .unwrap();
+        if options.layer2 {
+            Api::<L2Advertisement>::namespaced(client.clone(), &namespace)
+                .create(&pp, &ad)
+                .await
+                .unwrap();
+        }
         let netns: Vec<&str> = lab.nodes.iter().map(|n| n.netns.as_str()).collect();
         let relay = ApiRelay::start(&control_plane.kubeconfig, &lab.id, &netns);
         let mut world = World {

@@ -268,6 +268,7 @@ fn each_component_gets_only_the_access_it_needs() {
             NAMESPACE,
         ),
         ("ferrolb-speaker", "watch", "nodes", ""),
+        ("ferrolb-speaker", "get", "secrets/bgp-password", NAMESPACE),
         (
             "ferrolb-webhook",
             "watch",
@@ -290,7 +291,8 @@ fn each_component_gets_only_the_access_it_needs() {
     let denied = [
         ("ferrolb-speaker", "update", "services", "default"),
         ("ferrolb-speaker", "patch", "services#status", "default"),
-        ("ferrolb-speaker", "get", "secrets", NAMESPACE),
+        ("ferrolb-speaker", "list", "secrets", NAMESPACE),
+        ("ferrolb-speaker", "get", "secrets/bgp-password", "default"),
         (
             "ferrolb-operator",
             "update",

@@ -1,21 +1,15 @@
-//! The background tasks of the speaker: the Lease watch, the heartbeat, and the status
-//! publisher. Each reports to the election loop over a channel and decides nothing.
+//! The background tasks of the election: the Lease watch and the heartbeat. Each reports to the election loop over a channel and decides nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Service as KubeService;
-use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::lease::{LeaseWriter, MANAGED_BY, Written};
 use crate::metrics::Metrics;
-use crate::model::ServiceKey;
-use crate::status::StatusWriter;
 
 /// What the Lease watch reports.
 #[derive(Debug)]
@@ -100,70 +94,6 @@ pub async fn heartbeat(
         };
         if beats.send(beat).await.is_err() {
             return;
-        }
-    }
-}
-
-/// The status this node should show: each announced Service with its interfaces.
-pub type DesiredStatus = BTreeMap<ServiceKey, Vec<String>>;
-
-/// Keeps the ServiceL2Status objects and events in line with `desired`, retrying failed
-/// writes on the next change or every second.
-pub async fn publish_status(
-    mut writer: StatusWriter,
-    services: Store<KubeService>,
-    mut desired: watch::Receiver<Arc<DesiredStatus>>,
-) {
-    if let Err(e) = writer.remove_leftovers().await {
-        tracing::warn!("cannot remove leftover status objects: {e}");
-    }
-    let mut assigned: BTreeSet<ServiceKey> = BTreeSet::new();
-    loop {
-        let want = desired.borrow_and_update().clone();
-        let mut failed = false;
-        for (key, interfaces) in want.iter() {
-            if let Err(e) = writer.publish(key, interfaces.clone()).await {
-                tracing::warn!("{e}");
-                failed = true;
-                continue;
-            }
-            if assigned.insert(key.clone())
-                && let Some(service) =
-                    services.get(&ObjectRef::new(&key.name).within(&key.namespace))
-                && let Err(e) = writer.node_assigned(&service).await
-            {
-                tracing::warn!("{e}");
-            }
-        }
-        let gone: Vec<ServiceKey> = writer
-            .published()
-            .filter(|k| !want.contains_key(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            assigned.remove(&key);
-            if let Err(e) = writer.withdraw(&key).await {
-                tracing::warn!("{e}");
-            }
-        }
-        assigned.retain(|k| want.contains_key(k));
-        let wait = async {
-            if failed {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                Ok(())
-            } else {
-                desired.changed().await
-            }
-        };
-        if wait.await.is_err() {
-            break;
-        }
-    }
-    // The election loop is gone (shutdown): withdraw everything this node published.
-    let all: Vec<ServiceKey> = writer.published().cloned().collect();
-    for key in all {
-        if let Err(e) = writer.withdraw(&key).await {
-            tracing::warn!("{e}");
         }
     }
 }

@@ -1,0 +1,81 @@
+//! The set of running sessions, kept in line with the peers this node should have: a new
+//! peer gets a session, a changed peer (any field, or its password) is reconnected, a peer
+//! that no longer selects this node is withdrawn from and closed, and every other session is
+//! handed its current routes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::connection::{Routes, SessionHandle};
+use super::peers::PeerSession;
+use crate::metrics::Metrics;
+
+/// How long a closing session may take to withdraw its routes and say goodbye.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// The sessions of this node, by peer name.
+pub struct Sessions {
+    node: String,
+    metrics: Arc<Metrics>,
+    running: BTreeMap<String, SessionHandle>,
+}
+
+impl Sessions {
+    pub fn new(node: &str, metrics: Arc<Metrics>) -> Sessions {
+        Sessions {
+            node: node.into(),
+            metrics,
+            running: BTreeMap::new(),
+        }
+    }
+
+    /// Brings the running sessions to `wanted` (each with its password) and hands each its
+    /// routes from `routes`.
+    pub async fn reconcile(
+        &mut self,
+        wanted: BTreeMap<String, (PeerSession, Option<String>)>,
+        routes: &BTreeMap<String, Routes>,
+    ) {
+        let stale: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(name, handle)| {
+                wanted.get(*name).is_none_or(|(session, password)| {
+                    handle.session != *session || handle.password != *password
+                })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let closing = stale.into_iter().filter_map(|name| {
+            tracing::info!(peer = %name, "closing the session: the peer changed or left this node");
+            self.running.remove(&name)
+        });
+        join_all(closing.map(|h| h.stop(CLOSE_GRACE))).await;
+        for (name, (session, password)) in wanted {
+            let routes = routes.get(&name).cloned().unwrap_or_default();
+            match self.running.get(&name) {
+                Some(handle) => handle.advertise(routes),
+                None => {
+                    tracing::info!(peer = %name, address = %session.address, "opening a session");
+                    let handle = SessionHandle::spawn(
+                        session,
+                        password,
+                        &self.node,
+                        self.metrics.clone(),
+                        routes,
+                    );
+                    self.running.insert(name, handle);
+                }
+            }
+        }
+    }
+
+    /// Withdraws every route and closes every session, all at once.
+    pub async fn close_all(&mut self) {
+        let all = std::mem::take(&mut self.running);
+        join_all(all.into_values().map(|h| h.stop(CLOSE_GRACE))).await;
+    }
+}

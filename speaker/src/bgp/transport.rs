@@ -1,0 +1,167 @@
+//! The TCP connection of a BGP session: bound to the configured source address, protected
+//! with TCP MD5 signatures (RFC 2385) when a password is set, and sent with the TTL the peer
+//! expects (1 for a directly connected eBGP peer, 255 with `ebgpMultiHop`, 64 for iBGP).
+//!
+//! This is the speaker's second and last piece of unsafe code besides [`crate::socket`]: the
+//! kernel's `TCP_MD5SIG` option takes a C struct that neither the standard library nor tokio
+//! wraps. Everything else goes through tokio's `TcpSocket`.
+
+#![allow(unsafe_code)]
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use tokio::net::{TcpSocket, TcpStream};
+
+/// How to reach a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dial {
+    pub peer: SocketAddr,
+    pub source: Option<IpAddr>,
+    pub password: Option<String>,
+    pub ttl: u32,
+    pub timeout: Duration,
+}
+
+/// The kernel's `struct tcp_md5sig` (linux/tcp.h).
+#[repr(C)]
+struct TcpMd5Sig {
+    address: libc::sockaddr_storage,
+    flags: u8,
+    prefix_length: u8,
+    key_length: u16,
+    interface_index: libc::c_int,
+    key: [u8; 80],
+}
+
+fn sockaddr_storage(address: SocketAddr) -> libc::sockaddr_storage {
+    // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    match address {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*v4.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe {
+                std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in>(), sin);
+            }
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe {
+                std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in6>(), sin6);
+            }
+        }
+    }
+    storage
+}
+
+fn set_option<T>(
+    socket: &TcpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    let size = libc::socklen_t::try_from(size_of::<T>()).map_err(io::Error::other)?;
+    // SAFETY: the pointer and size describe `value`, which outlives the call.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast::<libc::c_void>(),
+            size,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Requires TCP MD5 signatures with `password` on every segment to and from `peer`.
+fn set_md5(socket: &TcpSocket, peer: SocketAddr, password: &str) -> io::Result<()> {
+    let bytes = password.as_bytes();
+    if bytes.len() > 80 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the TCP MD5 password is {} bytes long; the kernel accepts at most 80",
+                bytes.len()
+            ),
+        ));
+    }
+    let mut option = TcpMd5Sig {
+        address: sockaddr_storage(SocketAddr::new(peer.ip(), 0)),
+        flags: 0,
+        prefix_length: 0,
+        key_length: bytes.len() as u16,
+        interface_index: 0,
+        key: [0; 80],
+    };
+    option.key[..bytes.len()].copy_from_slice(bytes);
+    set_option(socket, libc::IPPROTO_TCP, libc::TCP_MD5SIG, &option)
+}
+
+/// Opens the connection described by `dial`.
+pub async fn connect(dial: &Dial) -> io::Result<TcpStream> {
+    let socket = match dial.peer {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    let ttl = libc::c_int::try_from(dial.ttl.clamp(1, 255)).unwrap_or(255);
+    match dial.peer {
+        SocketAddr::V4(_) => set_option(&socket, libc::IPPROTO_IP, libc::IP_TTL, &ttl)?,
+        SocketAddr::V6(_) => {
+            set_option(&socket, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &ttl)?;
+        }
+    }
+    if let Some(password) = &dial.password {
+        set_md5(&socket, dial.peer, password)?;
+    }
+    if let Some(source) = dial.source {
+        socket.bind(SocketAddr::new(source, 0))?;
+    }
+    let stream = tokio::time::timeout(dial.timeout, socket.connect(dial.peer))
+        .await
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer from {} within {:?}", dial.peer, dial.timeout),
+            )
+        })??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// The IPv4 address this host would use towards `peer`, found without sending anything (a
+/// UDP socket's `connect` only picks a route); the default router ID of a session.
+pub fn local_ipv4_towards(peer: IpAddr) -> Option<std::net::Ipv4Addr> {
+    if !peer.is_ipv4() {
+        return None;
+    }
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect(SocketAddr::new(peer, 179)).ok()?;
+    match socket.local_addr().ok()?.ip() {
+        IpAddr::V4(v4) if !v4.is_unspecified() => Some(v4),
+        _ => None,
+    }
+}
