@@ -13,5 +13,5 @@ mod negotiate;
 mod tests;
 
 pub use config::{PeerAs, SessionConfig};
-pub use fsm::{Action, Event, Session, State, Timer};
+pub use fsm::{Action, Event, OPEN_HOLD_TIME, Session, State, Timer};
 pub use negotiate::Negotiated;

@@ -1,9 +1,14 @@
 //! Checking a peer's OPEN against the configuration and settling the session parameters.
+//!
+//! [`negotiate`] either returns what both sides agreed on, or the NOTIFICATION to send and a
+//! lowercase reason the speaker can show the operator (RFC 4271 §6.2).
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use super::config::{PeerAs, SessionConfig};
+use crate::message::{Capability, Notification, Open};
 use crate::prefix::Family;
 
 /// What both sides agreed on when the session came up.
@@ -22,4 +27,111 @@ pub struct Negotiated {
     pub route_refresh: bool,
     /// The peer is in our AS.
     pub ibgp: bool,
+}
+
+/// Why a peer's OPEN was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    pub(crate) notification: Notification,
+    pub(crate) reason: String,
+}
+
+fn reject(subcode: u8, data: Vec<u8>, reason: String) -> Rejection {
+    Rejection {
+        notification: Notification::open_error(subcode, data),
+        reason,
+    }
+}
+
+/// The session parameters of `config` and the peer's `open`, or why the peer is refused.
+pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiated, Rejection> {
+    if open.version != 4 {
+        return Err(reject(
+            Notification::OPEN_UNSUPPORTED_VERSION,
+            4u16.to_be_bytes().to_vec(),
+            format!(
+                "peer proposed bgp version {}, only version 4 is supported",
+                open.version
+            ),
+        ));
+    }
+    let peer_as = open.asn();
+    let local_as = config.local_as;
+    let as_fault = match config.peer_as {
+        PeerAs::Fixed(expected) if peer_as != expected => Some(format!(
+            "peer AS {peer_as} does not match the configured {expected}"
+        )),
+        PeerAs::Internal if peer_as != local_as => Some(format!(
+            "peer AS {peer_as} is not the local AS {local_as} an internal peer must have"
+        )),
+        PeerAs::External if peer_as == local_as => Some(format!(
+            "peer AS {peer_as} is the local AS, but the peer is configured as external"
+        )),
+        _ => None,
+    };
+    if let Some(reason) = as_fault {
+        return Err(reject(Notification::OPEN_BAD_PEER_AS, Vec::new(), reason));
+    }
+    if matches!(open.hold_time, 1 | 2) {
+        return Err(reject(
+            Notification::OPEN_UNACCEPTABLE_HOLD_TIME,
+            Vec::new(),
+            format!(
+                "peer proposed a hold time of {} s, below the minimum of 3 s",
+                open.hold_time
+            ),
+        ));
+    }
+    let ibgp = peer_as == local_as;
+    if open.bgp_id.is_unspecified() || (ibgp && open.bgp_id == config.router_id) {
+        return Err(reject(
+            Notification::OPEN_BAD_BGP_ID,
+            Vec::new(),
+            format!("peer bgp identifier {} is invalid", open.bgp_id),
+        ));
+    }
+
+    let hold_seconds = config.proposed_hold_time().min(open.hold_time);
+    let hold_time = Duration::from_secs(hold_seconds.into());
+    let keepalive = match config.keepalive_time {
+        _ if hold_time.is_zero() => Duration::ZERO,
+        Some(keepalive) if !keepalive.is_zero() && keepalive <= hold_time => keepalive,
+        _ => hold_time / 3,
+    };
+    let multiprotocol: BTreeSet<Family> = open
+        .capabilities
+        .iter()
+        .filter_map(|c| match c {
+            Capability::Multiprotocol(family) => Some(*family),
+            _ => None,
+        })
+        .collect();
+    let announced_multiprotocol = open.capabilities.iter().any(|c| {
+        matches!(
+            c,
+            Capability::Multiprotocol(_) | Capability::Unknown { code: 1, .. }
+        )
+    });
+    // RFC 4760 §8: a speaker without any multiprotocol capability carries IPv4 unicast only.
+    let peer_families = if announced_multiprotocol {
+        multiprotocol
+    } else {
+        [Family::Ipv4Unicast].into()
+    };
+    let families = config
+        .offered_families()
+        .into_iter()
+        .filter(|family| peer_families.contains(family))
+        .collect();
+    let has = |wanted: fn(&Capability) -> bool| open.capabilities.iter().any(wanted);
+    Ok(Negotiated {
+        peer_as,
+        peer_id: open.bgp_id,
+        hold_time,
+        keepalive,
+        four_octet_as: has(|c| matches!(c, Capability::FourOctetAs(_))),
+        families,
+        route_refresh: has(|c| matches!(c, Capability::RouteRefresh)),
+        ibgp,
+    })
 }
