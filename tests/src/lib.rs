@@ -7,6 +7,9 @@
 //! processes end when the suite's process ends, however it ends.
 
 pub mod api_relay;
+pub mod bgp;
+pub mod bgp_node_standin;
+pub mod bgp_router;
 pub mod cluster;
 pub mod control_plane;
 pub mod kubectl;
