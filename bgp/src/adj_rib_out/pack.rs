@@ -15,6 +15,9 @@ use crate::message::{AS_TRANS, AsSegment, Attribute, HEADER_LEN, MAX_MESSAGE_LEN
 use crate::prefix::{Family, Prefix};
 use crate::route::Route;
 
+/// The LOCAL_PREF of an iBGP route whose advertisement sets none.
+pub const DEFAULT_LOCAL_PREF: u32 = 100;
+
 /// Header plus the withdrawn-routes and path-attributes length fields.
 const EMPTY_UPDATE: usize = HEADER_LEN + 2 + 2;
 /// Flags, type and two length bytes.
@@ -41,8 +44,11 @@ pub(crate) fn attributes(route: &Route, family: Family, context: &UpdateContext)
     if let (Family::Ipv4Unicast, Some(next_hop)) = (family, context.next_hop_v4) {
         attributes.push(Attribute::NextHop(next_hop));
     }
-    if let (true, Some(local_pref)) = (context.ibgp, route.local_pref) {
-        attributes.push(Attribute::LocalPref(local_pref));
+    // RFC 4271 §5.1.5: LOCAL_PREF goes to every internal peer; 100 is the customary default.
+    if context.ibgp {
+        attributes.push(Attribute::LocalPref(
+            route.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+        ));
     }
     if !route.communities.is_empty() {
         attributes.push(Attribute::Communities(

@@ -200,7 +200,7 @@ fn ebgp_routes_carry_our_as_and_next_hop_but_no_local_pref() {
 }
 
 #[test]
-fn ibgp_routes_have_an_empty_path_and_local_pref_only_when_set() {
+fn ibgp_routes_have_an_empty_path_and_a_local_pref_of_100_unless_set() {
     let ibgp = UpdateContext {
         ibgp: true,
         ..ebgp()
@@ -220,7 +220,7 @@ fn ibgp_routes_have_an_empty_path_and_local_pref_only_when_set() {
         ]
     );
     let updates = AdjRibOut::new().sync(&desired(&hosts_v4(1), &Route::default()), &ibgp);
-    assert_eq!(updates[0].attributes.len(), 3);
+    assert_eq!(updates[0].attributes[3], Attribute::LocalPref(100));
 }
 
 #[test]

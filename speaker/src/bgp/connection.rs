@@ -340,6 +340,11 @@ impl Connection {
                     .get_or_create(&self.label)
                     .set(1);
                 self.sync().await;
+                // End-of-RIB (RFC 4724) tells the peer the initial table is complete.
+                for family in &negotiated.families {
+                    let end = ferrolb_bgp::Update::end_of_rib(*family);
+                    self.send(&Message::Update(end)).await;
+                }
             }
             Action::Down(reason) => {
                 if self.context.take().is_some() {
@@ -403,7 +408,6 @@ impl Connection {
                 .updates
                 .get_or_create(&self.label)
                 .inc_by(count);
-            // A sent UPDATE counts as a KEEPALIVE for the peer's hold timer.
         }
         self.metrics
             .bgp
