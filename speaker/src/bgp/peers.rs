@@ -72,11 +72,51 @@ impl PeerSession {
     }
 }
 
-/// A BGPPeer that selects this node but cannot be used, and why.
+/// A BGPPeer that selects this node but cannot be used as written, and why. A fatal problem
+/// keeps the peer from getting a session; otherwise the session runs without the feature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerProblem {
     pub peer: String,
     pub message: String,
+    pub fatal: bool,
+}
+
+/// What the session runs without: fields of the spec the speaker does not implement.
+pub fn unsupported(peer: &BGPPeer) -> Vec<PeerProblem> {
+    let name = peer.metadata.name.clone().unwrap_or_default();
+    let spec = &peer.spec;
+    let problem = |message: String, fatal: bool| PeerProblem {
+        peer: name.clone(),
+        message: format!("BGPPeer {name:?}: {message}"),
+        fatal,
+    };
+    let mut out = Vec::new();
+    if !spec.bfd_profile.is_empty() {
+        out.push(problem(
+            format!(
+                "bfdProfile {:?} is ignored: BFD is not supported yet; failures are detected by \
+                 the hold time",
+                spec.bfd_profile
+            ),
+            false,
+        ));
+    }
+    if !spec.vrf.is_empty() {
+        out.push(problem(
+            format!("vrf {:?} is not supported; no session is opened", spec.vrf),
+            true,
+        ));
+    }
+    if spec.local_asn != 0 {
+        out.push(problem(
+            format!(
+                "localASN {} is not supported; no session is opened",
+                spec.local_asn
+            ),
+            true,
+        ));
+    }
+    out
 }
 
 fn duration(peer: &str, field: &str, text: Option<&str>) -> Result<Option<Duration>, PeerProblem> {
@@ -87,6 +127,7 @@ fn duration(peer: &str, field: &str, text: Option<&str>) -> Result<Option<Durati
             .map_err(|e| PeerProblem {
                 peer: peer.into(),
                 message: format!("BGPPeer {peer:?}: {field} {text:?} is invalid: {e}"),
+                fatal: true,
             }),
     }
 }
@@ -98,6 +139,7 @@ pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
     let fail = |message: String| PeerProblem {
         peer: name.clone(),
         message: format!("BGPPeer {name:?}: {message}"),
+        fatal: true,
     };
     if spec.peer_address.is_empty() {
         return Err(fail(if spec.interface.is_empty() {
@@ -228,10 +270,14 @@ pub fn sessions_for(
         if !any_selects(&peer.spec.node_selectors, &node.labels) {
             continue;
         }
+        let unsupported = unsupported(peer);
+        let usable = !unsupported.iter().any(|p| p.fatal);
+        problems.extend(unsupported);
         match session(peer) {
-            Ok(session) => {
+            Ok(session) if usable => {
                 sessions.insert(session.name.clone(), session);
             }
+            Ok(_) => {}
             Err(problem) => problems.push(problem),
         }
     }

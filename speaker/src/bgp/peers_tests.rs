@@ -184,3 +184,38 @@ fn an_excluded_node_holds_no_session() {
     );
     assert!(sessions_for(&excluded, &peers).0.is_empty());
 }
+
+#[test]
+fn a_bfd_profile_is_reported_but_the_session_still_runs() {
+    let peers = [peer(
+        "with-bfd",
+        json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.1", "bfdProfile": "fast"}),
+    )];
+    let (sessions, problems) = sessions_for(&node("a", &[]), &peers);
+    assert!(sessions.contains_key("with-bfd"));
+    assert!(!problems[0].fatal);
+    assert!(
+        problems[0]
+            .message
+            .contains("bfdProfile \"fast\" is ignored")
+    );
+}
+
+#[test]
+fn a_vrf_or_local_asn_keeps_the_peer_from_a_session() {
+    let peers = [
+        peer(
+            "vrf",
+            json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.1", "vrf": "red"}),
+        ),
+        peer(
+            "local-as",
+            json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.2", "localASN": 3}),
+        ),
+    ];
+    let (sessions, problems) = sessions_for(&node("a", &[]), &peers);
+    assert!(sessions.is_empty());
+    assert!(problems.iter().all(|p| p.fatal));
+    assert!(problems[0].message.contains("vrf \"red\""));
+    assert!(problems[1].message.contains("localASN 3"));
+}
