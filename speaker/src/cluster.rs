@@ -180,7 +180,8 @@ impl ClusterWatch {
         }
     }
 
-    /// Waits until every store holds its first full listing.
+    /// Waits until every store holds its first full listing. A store wakes one waiter only:
+    /// call this once, then start whatever else reads the stores.
     pub async fn ready(&self) {
         let _ = self.nodes.wait_until_ready().await;
         let _ = self.services.wait_until_ready().await;

@@ -112,15 +112,6 @@ pub async fn run(
             tracing::error!("cannot follow the network interfaces: {e}");
         }
     });
-    let (bgp_stop, bgp_stopped) = tokio::sync::oneshot::channel();
-    let bgp = tokio::spawn(crate::bgp::run(
-        client.clone(),
-        config.clone(),
-        cluster.clone(),
-        bgp_notify,
-        metrics.clone(),
-        bgp_stopped,
-    ));
     let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
     let status = tokio::spawn(publish_status(
         StatusWriter::<ServiceL2Status>::new(
@@ -156,6 +147,17 @@ pub async fn run(
         _ = &mut shutdown => return Ok(()),
         _ = cluster.ready() => {}
     }
+    tracing::debug!("every watch holds its first listing");
+    let (bgp_stop, bgp_stopped) = tokio::sync::oneshot::channel();
+    let bgp = tokio::spawn(crate::bgp::run(
+        client.clone(),
+        config.clone(),
+        cluster.clone(),
+        bgp_notify,
+        metrics.clone(),
+        bgp_stopped,
+    ));
+
     let mut ticker = tokio::time::interval(config.evaluate_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut synced = false;

@@ -91,7 +91,8 @@ fn report(problems: Vec<String>, reported: &mut BTreeSet<String>) {
     *reported = current;
 }
 
-/// Runs BGP mode for `config.node_name` until `stop` fires, then withdraws every route,
+/// Runs BGP mode for `config.node_name`, once `cluster` holds its first listings, until
+/// `stop` fires, then withdraws every route,
 /// closes every session and removes this node's ServiceBGPStatus objects.
 pub async fn run(
     client: Client,
@@ -115,10 +116,6 @@ pub async fn run(
         cluster.services_store(),
         status_rx,
     ));
-    tokio::select! {
-        _ = &mut stop => return,
-        _ = cluster.ready() => {}
-    }
     let mut reported = BTreeSet::new();
     let mut ticker = tokio::time::interval(REPLAN_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
