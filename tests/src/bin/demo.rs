@@ -2,7 +2,8 @@
 //! of three node namespaces and a client on one bridge, the operator and a speaker per node,
 //! MetalLB's example configuration, and a LoadBalancer Service: the client asks who has its
 //! IP and the elected node answers; then that node's speaker is killed and the client's probe
-//! measures how long until another node answers. Everything is removed when it ends (after
+//! measures how long until another node answers. Then BGP mode: BIRD as the router learns a
+//! Service IP from every node and installs one ECMP route. Everything is removed when it ends (after
 //! Enter, when run from a terminal, so the lab can be explored first), or on Ctrl-C.
 //!
 //! Run through `dev/demo`, which installs what it needs and builds first.
@@ -16,6 +17,9 @@ use ferrolb_tests::api_relay::ApiRelay;
 use ferrolb_tests::netlab::{Host, Lab, arping};
 use ferrolb_tests::process::{Daemon, binary};
 use ferrolb_tests::webhook::{WebhookProcess, wait_until_answering};
+
+#[path = "demo/bgp.rs"]
+mod bgp;
 
 /// MetalLB's example Layer 2 configuration, with the pool moved into the lab's documentation
 /// range (the lab segment is 192.0.2.0/24).
@@ -74,6 +78,27 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<Str
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Starts the speaker of `node` inside its namespace.
+fn spawn_speaker(node: &Host, kubeconfig: &str) -> Daemon {
+    let speaker = binary("ferrolb-speaker", "ferrolb-speaker");
+    Daemon::spawn(
+        &format!("speaker-{}", node.name),
+        &PathBuf::from("ip"),
+        &[
+            "netns",
+            "exec",
+            &node.netns,
+            &speaker.to_string_lossy(),
+            "--node-name",
+            &node.name,
+            "--metrics-address",
+            "127.0.0.1:7472",
+        ],
+        &[("KUBECONFIG", kubeconfig), ("RUST_LOG", "info")],
+    )
+    .unwrap()
 }
 
 fn node_of<'a>(lab: &'a Lab, mac: &str) -> Option<&'a Host> {
@@ -187,28 +212,10 @@ async fn run() {
         &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
     )
     .unwrap();
-    let speaker = binary("ferrolb-speaker", "ferrolb-speaker");
     let mut speakers: Vec<Daemon> = lab
         .nodes
         .iter()
-        .map(|node| {
-            Daemon::spawn(
-                &format!("speaker-{}", node.name),
-                &PathBuf::from("ip"),
-                &[
-                    "netns",
-                    "exec",
-                    &node.netns,
-                    &speaker.to_string_lossy(),
-                    "--node-name",
-                    &node.name,
-                    "--metrics-address",
-                    "127.0.0.1:7472",
-                ],
-                &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
-            )
-            .unwrap()
-        })
+        .map(|node| spawn_speaker(node, &kubeconfig))
         .collect();
 
     say("applying MetalLB's example IPAddressPool and L2Advertisement (pool in the lab's range)");
@@ -319,12 +326,26 @@ async fn run() {
         );
     }
 
+    if let Some(index) = owner {
+        say(&format!(
+            "the speaker of {} starts again",
+            lab.nodes[index].name
+        ));
+        speakers[index] = spawn_speaker(&lab.nodes[index], &kubeconfig);
+    }
+    let _router = bgp::run(&control_plane, &lab, &mut speakers).await;
+
     say("explore further");
     println!("  export KUBECONFIG={kubeconfig}");
     println!(
         "  kubectl get svc,servicel2statuses -A ; kubectl get ipaddresspools -n metallb-system"
     );
     println!("  kubectl get leases -n metallb-system     # one per IP, one heartbeat per node");
+    println!("  kubectl get servicebgpstatuses -n metallb-system");
+    println!(
+        "  ip netns exec {} ip route    # the router's kernel table",
+        lab.client.netns
+    );
     println!(
         "  ip netns exec {} arping -c 3 -I eth0 {}",
         lab.client.netns, ip
@@ -334,5 +355,7 @@ async fn run() {
         let mut line = String::new();
         let _ = std::io::stdin().read_line(&mut line);
     }
-    say("tearing down: speakers, operator, relays, lab namespaces and bridges, control plane");
+    say(
+        "tearing down: router, speakers, operator, relays, lab namespaces and bridges, control plane",
+    );
 }
