@@ -249,6 +249,25 @@ impl Router {
         }
     }
 
+    /// How many paths the router holds for exactly `prefix`. BIRD is asked over its control
+    /// socket without starting a process, so this is cheap enough to poll every few
+    /// milliseconds.
+    pub fn path_count(&self, prefix: &str) -> usize {
+        match &self.control {
+            Control::Bird(bird) => bird.path_count(prefix),
+            Control::Gobgp => self.routes(prefix).len(),
+        }
+    }
+
+    /// How many BGP paths the router holds in `family`; BIRD counts them itself, which stays
+    /// fast with tens of thousands of paths.
+    pub fn bgp_path_count(&self, family: Family) -> usize {
+        match &self.control {
+            Control::Bird(bird) => bird.bgp_path_count(family),
+            Control::Gobgp => gobgp::all_routes(&self.host, family).len(),
+        }
+    }
+
     /// Every BGP path of `family`.
     pub fn all_routes(&self, family: Family) -> Vec<RouteEntry> {
         match &self.control {

@@ -2,11 +2,16 @@
 //! protocols whose `merge paths` turns equal BGP paths into one multipath kernel route), and the
 //! text `birdc` prints for protocols and routes, parsed into sessions and paths. BIRD's output
 //! names a neighbor by its protocol (`peer0`, ...), so the names are kept to map them back.
+//! Path counts are asked over the control socket directly, without starting `birdc`, so that
+//! benchmarks can poll them every few milliseconds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::IpAddr;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{
     Family, Origin, RouteEntry, RouterOptions, SessionState, quoted, spawn_in, wait_ready,
@@ -74,6 +79,88 @@ impl Bird {
         let command = format!("show route all table {table}");
         parse_routes(&self.birdc(host, &command), &self.protocols)
     }
+
+    /// BIRD's reply to `command` over its control socket (a Unix socket, so the namespace
+    /// does not matter), with the reply codes removed.
+    fn control(&self, command: &str) -> String {
+        let stream = UnixStream::connect(&self.socket)
+            .unwrap_or_else(|e| panic!("cannot connect to BIRD at {:?}: {e}", self.socket));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a timeout is set");
+        let mut writer = stream.try_clone().expect("the socket is cloned");
+        let mut reader = BufReader::new(stream);
+        // The greeting first (`0001 BIRD 2.0.12 ready.`), then the reply.
+        read_reply(&mut reader);
+        writer
+            .write_all(format!("{command}\n").as_bytes())
+            .unwrap_or_else(|e| panic!("cannot send {command:?} to BIRD: {e}"));
+        read_reply(&mut reader)
+    }
+
+    /// The BGP paths held for exactly `prefix`.
+    pub(super) fn path_count(&self, prefix: &str) -> usize {
+        count_paths(
+            &self.control(&format!("show route {prefix}")),
+            &self.protocols,
+        )
+    }
+
+    /// The BGP paths held in `family`'s table, counted by BIRD itself.
+    pub(super) fn bgp_path_count(&self, family: Family) -> usize {
+        let table = match family {
+            Family::Ipv4 => "master4",
+            Family::Ipv6 => "master6",
+        };
+        let command = format!("show route table {table} where source = RTS_BGP count");
+        let reply = self.control(&command);
+        parse_count(&reply).unwrap_or_else(|| panic!("no count in BIRD's reply {reply:?}"))
+    }
+}
+
+/// Reads one reply of BIRD's control protocol: lines `CODE-text` or ` text` go on, the line
+/// `CODE text` ends it. Returns the text without the codes.
+fn read_reply(reader: &mut impl BufRead) -> String {
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => return text,
+            Ok(_) => {}
+            Err(e) => panic!("cannot read BIRD's reply: {e}"),
+        }
+        let (body, last) = split_reply_line(&line);
+        text.push_str(body);
+        if last {
+            return text;
+        }
+    }
+}
+
+/// A control-protocol line's text, and whether it ends the reply.
+fn split_reply_line(line: &str) -> (&str, bool) {
+    let coded = line.len() > 4 && line.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    if !coded {
+        return (line.strip_prefix(' ').unwrap_or(line), false);
+    }
+    (&line[5..], line.as_bytes()[4] == b' ')
+}
+
+/// The paths of `show route PREFIX` that came from one of `protocols`: one line each, naming
+/// its protocol after `[`.
+fn count_paths(text: &str, protocols: &BTreeMap<String, IpAddr>) -> usize {
+    text.lines()
+        .filter_map(|line| line.split_once('['))
+        .filter_map(|(_, rest)| rest.split_whitespace().next())
+        .filter(|protocol| protocols.contains_key(*protocol))
+        .count()
+}
+
+/// The first number of `3 of 5 routes for 4 networks in table master4`: the routes that
+/// passed the command's filter.
+fn parse_count(text: &str) -> Option<usize> {
+    let line = text.lines().find(|l| l.contains(" routes for "))?;
+    line.split_whitespace().next()?.parse().ok()
 }
 
 /// BIRD's configuration, and its protocol names by neighbor.
@@ -291,6 +378,30 @@ peer1      BGP        ---        start  09:08:45.624  Passive
             (second.established, second.state.as_str()),
             (false, "Passive")
         );
+    }
+
+    #[test]
+    fn control_replies_lose_their_codes_and_end_on_a_spaced_code() {
+        let raw = "1007-Table master4:\n 198.51.100.1/32      unicast [peer0 09:26:00.961] * (100)\n\
+                   \x20                    unicast [peer1 09:26:00.961] (100)\n\
+                   \x20198.51.100.2/32      unicast [kernel4 09:26:00.961] * (10)\n0000 \nafter\n";
+        let mut reader = raw.as_bytes();
+        let text = read_reply(&mut reader);
+        assert!(
+            text.starts_with("Table master4:\n198.51.100.1/32"),
+            "{text:?}"
+        );
+        assert_eq!(count_paths(&text, &peers()), 2, "kernel4 is not a peer");
+        assert_eq!(reader, b"after\n", "the reply ends at `0000 `");
+        let mut missing = "8001 Network not found\n".as_bytes();
+        assert_eq!(count_paths(&read_reply(&mut missing), &peers()), 0);
+    }
+
+    #[test]
+    fn a_count_reply_gives_the_filtered_routes() {
+        let mut raw = "1007-2 of 3 routes for 2 networks in table master4\n0000 \n".as_bytes();
+        assert_eq!(parse_count(&read_reply(&mut raw)), Some(2));
+        assert_eq!(parse_count("syntax error"), None);
     }
 
     #[test]
