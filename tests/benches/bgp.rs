@@ -6,14 +6,16 @@
 //!   writes a Service's IP to the router holding a path for it from every node.
 //! - `convergence`: with holdTime 3 s, from SIGTERM, SIGKILL or SIGSTOP of one node's speaker
 //!   to the router dropping that node's path.
-//! - `table`: 10,000 Services with one IPv6 address each on one node: UPDATE messages against
-//!   prefixes, time to the full table (after the last status write, and after a speaker
-//!   restart), and the speaker's memory.
+//! - `table`: 10,000 IPv6 addresses (2,000 Services with 5 each) on one node: UPDATE messages
+//!   against prefixes, time to the full table (after the last status write, and after a
+//!   speaker restart), and the speaker's memory.
 //!
 //! The router is polled over BIRD's control socket, without starting a process per query. A
 //! poll that sees the awaited state bounds the moment it arrived from above (when that query
 //! ended), the poll before it from below (when that query started); both bounds are printed,
-//! their gap is the resolution.
+//! their gap is the resolution. The first part also captures the UPDATEs arriving at the
+//! router with `tcpdump`, whose kernel timestamps do not depend on the polling; the last one
+//! also counts the ServiceBGPStatus objects, which the speaker writes after the routes.
 //!
 //! Run: `cargo bench -p ferrolb-tests --bench bgp` (one part alone: `-- table`).
 
@@ -22,13 +24,14 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ferrolb_crds::ServiceBGPStatus;
 use ferrolb_tests::bgp::{BgpOptions, BgpWorld};
 use ferrolb_tests::bgp_router::Family;
 use ferrolb_tests::netlab::Host;
 use ferrolb_tests::process::binary;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Endpoints, Service};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -39,6 +42,9 @@ const TABLE_POLL: Duration = Duration::from_millis(20);
 const ASSIGNED_SERVICES: usize = 100;
 const TRIALS: usize = 10;
 const TABLE: usize = 10_000;
+/// The suites' API server gives every LoadBalancer Service a node port, and its range
+/// (30000-32767) holds 2,768: the table is 2,000 Services with 5 addresses each.
+const IPS_PER_SERVICE: usize = 5;
 const IN_FLIGHT: usize = 32;
 const RESTARTS: usize = 3;
 
@@ -250,14 +256,37 @@ impl Services {
         self.endpoints.create(&pp, &endpoints).await.unwrap();
     }
 
-    /// Writes `ip` into the Service's status, as the operator does once it assigned it.
-    async fn assign(&self, name: &str, ip: &str) {
-        let status = json!({"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}});
+    /// Writes `ips` into the Service's status, as the operator does once it assigned them.
+    async fn assign(&self, name: &str, ips: &[String]) {
+        let ingress: Vec<_> = ips.iter().map(|ip| json!({"ip": ip})).collect();
+        let status = json!({"status": {"loadBalancer": {"ingress": ingress}}});
         self.services
             .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
             .await
             .unwrap();
     }
+}
+
+/// How many ServiceBGPStatus objects the world's namespace holds.
+async fn status_count(world: &BgpWorld) -> usize {
+    Api::<ServiceBGPStatus>::namespaced(world.world.client.clone(), &world.world.namespace)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+/// How long after `since` the namespace held `count` ServiceBGPStatus objects, polled every
+/// 500 ms; `None` after 10 minutes.
+async fn statuses_complete(world: &BgpWorld, count: usize, since: Instant) -> Option<Duration> {
+    while since.elapsed() < Duration::from_secs(600) {
+        if status_count(world).await == count {
+            return Some(since.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    None
 }
 
 fn node_names(world: &BgpWorld) -> Vec<String> {
@@ -341,7 +370,7 @@ async fn ip_assignment_to_route() {
         let assign = {
             let (services, name) = (services.clone(), name.clone());
             tokio::spawn(async move {
-                services.assign(&name, &ip).await;
+                services.assign(&name, &[ip]).await;
                 start.elapsed()
             })
         };
@@ -519,9 +548,10 @@ async fn full_table() {
     let node = nodes[0].clone();
     let services = Services::new(&world);
     println!(
-        "setup: 1 node, iBGP to BIRD over IPv4 and IPv6 sessions, {TABLE} Services with one \
-         IPv6 address each from 2001:db8:ffff::/112 (/128 routes on the IPv6 session), \
-         {IN_FLIGHT} Services in flight (create, Endpoints, status PATCH)"
+        "setup: 1 node, iBGP to BIRD over IPv4 and IPv6 sessions, {} Services with \
+         {IPS_PER_SERVICE} IPv6 addresses each from 2001:db8:ffff::/112 ({TABLE} /128 routes \
+         on the IPv6 session), {IN_FLIGHT} Services in flight (create, Endpoints, status PATCH)",
+        TABLE / IPS_PER_SERVICE
     );
     let ips: Vec<String> = (1..=TABLE)
         .map(|i| std::net::Ipv6Addr::from(0x2001_0db8_ffff_u128 << 80 | i as u128).to_string())
@@ -529,17 +559,16 @@ async fn full_table() {
     let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let started = Instant::now();
     let writer = {
-        let (services, nodes, ips, sent) =
-            (services.clone(), nodes.clone(), ips.clone(), sent.clone());
+        let (services, nodes, ips, sent) = (services.clone(), nodes.clone(), ips, sent.clone());
         tokio::spawn(async move {
-            futures::stream::iter(ips.into_iter().enumerate())
-                .for_each_concurrent(IN_FLIGHT, |(i, ip)| {
+            futures::stream::iter(ips.chunks(IPS_PER_SERVICE).enumerate())
+                .for_each_concurrent(IN_FLIGHT, |(i, ips)| {
                     let (services, nodes, sent) = (&services, &nodes, &sent);
                     async move {
                         let name = format!("svc-{i:05}");
                         services.create(&name, nodes).await;
                         sent.lock().unwrap().push(Instant::now());
-                        services.assign(&name, &ip).await;
+                        services.assign(&name, ips).await;
                     }
                 })
                 .await;
@@ -565,9 +594,10 @@ async fn full_table() {
     world.router.bgp_path_count(Family::Ipv6);
     let query = query.elapsed();
     println!(
-        "{TABLE} Services written in {:.1} s ({:.0}/s); status PATCHes sent over {:.1} s",
+        "{} Services written in {:.1} s ({:.0}/s); status PATCHes sent over {:.1} s",
+        TABLE / IPS_PER_SERVICE,
         written.as_secs_f64(),
-        TABLE as f64 / written.as_secs_f64(),
+        (TABLE / IPS_PER_SERVICE) as f64 / written.as_secs_f64(),
         (last - first).as_secs_f64()
     );
     println!(
@@ -588,7 +618,15 @@ async fn full_table() {
         updates_sent(&world.metrics(0))
     );
 
+    let services_count = TABLE / IPS_PER_SERVICE;
+    println!(
+        "last status PATCH sent -> all {services_count} ServiceBGPStatus objects written: {:?}",
+        statuses_complete(&world, services_count, last).await
+    );
+
+    let mut restarted = Instant::now();
     for restart in 0..RESTARTS {
+        let statuses_before = status_count(&world).await;
         let pid = world.world.speakers[&node].pid().expect("the speaker runs");
         let start = Instant::now();
         signal(pid, "TERM");
@@ -604,7 +642,9 @@ async fn full_table() {
             .unwrap()
             .terminate(Duration::from_secs(60));
         let exited = start.elapsed();
+        let statuses_after = status_count(&world).await;
         let start = Instant::now();
+        restarted = start;
         world.world.start_speaker(0);
         let mut first_path = None;
         let full = poll_until(start, TABLE_POLL, Duration::from_secs(600), || {
@@ -631,10 +671,15 @@ async fn full_table() {
             ms(full.after),
         );
         println!(
-            "  UPDATEs sent by the restarted speaker: {:?}",
+            "  UPDATEs sent by the restarted speaker: {:?}; ServiceBGPStatus objects before \
+             SIGTERM {statuses_before}, left when the process was gone {statuses_after}",
             updates_sent(&world.metrics(0))
         );
     }
+    println!(
+        "last restart -> all {services_count} ServiceBGPStatus objects written: {:?}",
+        statuses_complete(&world, services_count, restarted).await
+    );
     println!("load average after: {}", load_average());
 }
 
@@ -662,7 +707,8 @@ async fn main() {
     }
 }
 
-/// The capture parser against real `tcpdump -v` output, checked before anything is measured.
+/// The capture parser against `tcpdump -v` output of this shape, checked before anything is
+/// measured.
 fn check_parse_arrivals() {
     let text = "1795341187.100000 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 80)
     192.0.2.11.40001 > 192.0.2.1.179: Flags [P.], cksum 0x0 (correct), seq 1:29, ack 1, win 502, length 28: BGP
