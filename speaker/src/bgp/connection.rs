@@ -216,7 +216,14 @@ impl Connection {
                     if self.reader.is_some() =>
                 {
                     match read {
-                        Ok(0) | Err(_) => self.events.push_back(Event::TcpClosed),
+                        Ok(0) | Err(_) => {
+                            // The connection is gone: drop it, or the closed socket reports
+                            // end-of-file again and again, and a stale close would reach the
+                            // next connection's handshake.
+                            self.reader = None;
+                            self.writer = None;
+                            self.events.push_back(Event::TcpClosed);
+                        }
                         Ok(n) => self.received(&buffer[..n]),
                     }
                 }
