@@ -23,7 +23,22 @@ pub mod socket;
 pub mod speaker;
 pub mod status;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// Hands `value` to `channel`'s receivers only if it differs from what the channel holds, so
+/// they wake for real changes only.
+pub fn publish_if_changed<T: PartialEq>(channel: &watch::Sender<Arc<T>>, value: Arc<T>) {
+    channel.send_if_modified(|current| {
+        let changed = **current != *value;
+        if changed {
+            *current = value;
+        }
+        changed
+    });
+}
 
 /// Errors of the speaker.
 #[derive(Debug, thiserror::Error)]

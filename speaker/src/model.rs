@@ -226,19 +226,23 @@ impl Advertisement {
         }
     }
 
-    /// Whether the advertisement covers `pool`: named, selected, or every pool when it names
-    /// and selects none.
+    /// Whether the advertisement covers `pool`.
     pub fn covers_pool(&self, pool: &Pool) -> bool {
-        let spec = &self.spec;
-        if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
-            return true;
-        }
-        spec.ip_address_pools.contains(&pool.name)
-            || spec
-                .ip_address_pool_selectors
-                .iter()
-                .any(|s| selects(s, &pool.labels))
+        covers_pool(
+            &self.spec.ip_address_pools,
+            &self.spec.ip_address_pool_selectors,
+            pool,
+        )
     }
+}
+
+/// Whether an advertisement (L2 or BGP) with these pool names and pool selectors covers
+/// `pool`: named, selected, or every pool when it names and selects none.
+pub fn covers_pool(names: &[String], selectors: &[LabelSelector], pool: &Pool) -> bool {
+    if names.is_empty() && selectors.is_empty() {
+        return true;
+    }
+    names.contains(&pool.name) || selectors.iter().any(|s| selects(s, &pool.labels))
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::Error;
 use crate::announcer::{self, Repeat, Shared};
 use crate::cluster::{ClusterWatch, Wake, discover_endpoint_source};
 use crate::config::Config;
@@ -28,6 +27,7 @@ use crate::link::{Link, read_links, suitable};
 use crate::metrics::Metrics;
 use crate::responder::Table;
 use crate::status::{DesiredStatus, StatusWriter, publish_status};
+use crate::{Error, publish_if_changed};
 use state::{Election, Touch};
 use tasks::LeaseEvent;
 
@@ -190,13 +190,7 @@ pub async fn run(
         let now = Instant::now();
         let mut plan = election.plan(&claims, now);
         // Stop answering for released IPs before writing their Leases.
-        table_tx.send_if_modified(|t| {
-            let changed = **t != plan.announce;
-            if changed {
-                *t = Arc::new(plan.announce.clone());
-            }
-            changed
-        });
+        publish_if_changed(&table_tx, Arc::new(plan.announce.clone()));
         if !plan.release.is_empty() {
             election.release(&plan.release).await;
         }
@@ -206,13 +200,7 @@ pub async fn run(
         }
         election.account(&plan.announce, &claims);
         let desired = desired_status(&plan.announce, &claims);
-        status_tx.send_if_modified(|d| {
-            let changed = **d != desired;
-            if changed {
-                *d = Arc::new(desired.clone());
-            }
-            changed
-        });
+        publish_if_changed(&status_tx, Arc::new(desired));
     }
 
     tracing::info!("shutting down: releasing every IP this node holds");

@@ -289,16 +289,6 @@ async fn statuses_complete(world: &BgpWorld, count: usize, since: Instant) -> Op
     None
 }
 
-fn node_names(world: &BgpWorld) -> Vec<String> {
-    world
-        .world
-        .lab
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect()
-}
-
 /// `metallb_bgp_updates_total` of every peer in the speaker metrics `text`.
 fn updates_sent(text: &str) -> BTreeMap<String, u64> {
     text.lines()
@@ -344,7 +334,7 @@ async fn peered_world(options: BgpOptions) -> BgpWorld {
 async fn ip_assignment_to_route() {
     println!("\n## IP assignment -> route at the router");
     let world = peered_world(BgpOptions::default()).await;
-    let nodes = node_names(&world);
+    let nodes = world.node_names();
     let services = Services::new(&world);
     println!(
         "setup: {} nodes, iBGP to BIRD, {ASSIGNED_SERVICES} Services one at a time (each with \
@@ -429,11 +419,10 @@ async fn convergence_after_a_speaker_stops() {
         ..BgpOptions::default()
     })
     .await;
-    let nodes = node_names(&world);
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let nodes = world.node_names();
     let ip = "198.51.100.40";
     let prefix = format!("{ip}/32");
-    world.service("web", &[ip], &all, false).await;
+    world.service_everywhere("web", &[ip]).await;
     world.router.wait_paths(&prefix, 3, PATIENCE).await;
     println!(
         "setup: 3 nodes, iBGP to BIRD, one Service advertised by all; {TRIALS} trials per \
@@ -544,7 +533,7 @@ async fn full_table() {
         ..BgpOptions::default()
     })
     .await;
-    let nodes = node_names(&world);
+    let nodes = world.node_names();
     let node = nodes[0].clone();
     let services = Services::new(&world);
     println!(

@@ -196,6 +196,24 @@ impl BgpWorld {
         self.world.service(name, ips, endpoint_nodes, local).await;
     }
 
+    /// Creates a Cluster-policy LoadBalancer Service with `ips` and a ready endpoint on every
+    /// node.
+    pub async fn service_everywhere(&self, name: &str, ips: &[&str]) {
+        let nodes = self.node_names();
+        let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        self.service(name, ips, &all, false).await;
+    }
+
+    /// The names of the nodes, in order.
+    pub fn node_names(&self) -> Vec<String> {
+        self.world
+            .lab
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
     pub async fn delete_service(&self, name: &str) {
         let dp = DeleteParams::default();
         self.api::<Service>().delete(name, &dp).await.unwrap();

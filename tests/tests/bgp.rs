@@ -17,16 +17,6 @@ use serde_json::json;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-fn names(world: &BgpWorld) -> Vec<String> {
-    world
-        .world
-        .lab
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect()
-}
-
 fn next_hops(paths: &[ferrolb_tests::bgp_router::RouteEntry]) -> BTreeSet<IpAddr> {
     paths.iter().map(|p| p.next_hop).collect()
 }
@@ -47,9 +37,8 @@ async fn every_node_advertises_the_service_ip_and_the_router_spreads_it_over_all
         )
         .await;
     world.peer_with_router().await;
-    let nodes = names(&world);
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world.service("web", &["198.51.100.10"], &all, false).await;
+    let nodes = world.node_names();
+    world.service_everywhere("web", &["198.51.100.10"]).await;
     world.wait_sessions(PATIENCE).await;
 
     let paths = world
@@ -116,14 +105,8 @@ async fn deleting_the_service_or_its_pool_withdraws_the_route() {
     .await;
     world.advertisement("all", json!({})).await;
     world.peer_with_router().await;
-    let nodes = names(&world);
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world
-        .service("first", &["198.51.100.21"], &all, false)
-        .await;
-    world
-        .service("second", &["198.51.100.22"], &all, false)
-        .await;
+    world.service_everywhere("first", &["198.51.100.21"]).await;
+    world.service_everywhere("second", &["198.51.100.22"]).await;
     world
         .router
         .wait_paths("198.51.100.21/32", 2, PATIENCE)
@@ -162,7 +145,7 @@ async fn local_traffic_is_advertised_only_from_nodes_with_a_ready_endpoint() {
     let world = BgpWorld::start(BgpOptions::default()).await;
     world.advertisement("all", json!({})).await;
     world.peer_with_router().await;
-    let nodes = names(&world);
+    let nodes = world.node_names();
     world
         .service("local", &["198.51.100.30"], &[&nodes[1]], true)
         .await;
@@ -196,9 +179,8 @@ async fn a_stopped_speaker_withdraws_at_once_and_a_frozen_one_is_dropped_after_t
     .await;
     world.advertisement("all", json!({})).await;
     world.peer_with_router().await;
-    let nodes = names(&world);
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world.service("web", &["198.51.100.40"], &all, false).await;
+    let nodes = world.node_names();
+    world.service_everywhere("web", &["198.51.100.40"]).await;
     world
         .router
         .wait_paths("198.51.100.40/32", 3, PATIENCE)
@@ -254,7 +236,7 @@ async fn an_md5_session_comes_up_with_the_right_password_and_stays_down_with_a_w
         ..BgpOptions::default()
     })
     .await;
-    let nodes = names(&world);
+    let nodes = world.node_names();
     let api = Api::<Node>::all(world.world.client.clone());
     for (node, password) in nodes.iter().zip(["right", "wrong"]) {
         api.patch(
@@ -276,8 +258,7 @@ async fn an_md5_session_comes_up_with_the_right_password_and_stays_down_with_a_w
     world.peer("right", right).await;
     world.peer("wrong", wrong).await;
     world.advertisement("all", json!({})).await;
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world.service("web", &["198.51.100.50"], &all, false).await;
+    world.service_everywhere("web", &["198.51.100.50"]).await;
 
     let paths = world
         .router
@@ -311,10 +292,8 @@ async fn an_ipv6_service_ip_is_advertised_over_mp_bgp_with_the_nodes_ipv6_next_h
     .await;
     world.advertisement("all", json!({})).await;
     world.peer_with_router().await;
-    let nodes = names(&world);
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
     world
-        .service("dual", &["198.51.100.60", "2001:db8:ffff::60"], &all, false)
+        .service_everywhere("dual", &["198.51.100.60", "2001:db8:ffff::60"])
         .await;
     let paths = world
         .router

@@ -31,15 +31,7 @@ async fn three_ebgp_speakers_give_gobgp_three_paths_with_the_nodes_as() {
         )
         .await;
     world.peer_with_router().await;
-    let nodes: Vec<String> = world
-        .world
-        .lab
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect();
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world.service("web", &["198.51.100.70"], &all, false).await;
+    world.service_everywhere("web", &["198.51.100.70"]).await;
     world.wait_sessions(PATIENCE).await;
 
     let paths = world
@@ -69,15 +61,8 @@ async fn a_dynamic_external_peer_comes_up_and_a_terminated_speaker_withdraws() {
     spec.as_object_mut().unwrap().remove("peerASN");
     spec["dynamicASN"] = json!("external");
     world.peer("router", spec).await;
-    let nodes: Vec<String> = world
-        .world
-        .lab
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect();
-    let all: Vec<&str> = nodes.iter().map(String::as_str).collect();
-    world.service("web", &["198.51.100.71"], &all, false).await;
+    let nodes = world.node_names();
+    world.service_everywhere("web", &["198.51.100.71"]).await;
     world
         .router
         .wait_paths("198.51.100.71/32", 3, PATIENCE)

@@ -30,6 +30,14 @@ fn standin(node: &Host, router: &Host, local_as: u32, password: Option<&str>) ->
     )
 }
 
+/// An iBGP stand-in on every node of `lab`, without a password.
+fn ibgp_standins(lab: &Lab) -> Vec<StandinSpeaker> {
+    lab.nodes
+        .iter()
+        .map(|n| standin(n, &lab.client, ASN, None))
+        .collect()
+}
+
 fn ipv4s(hosts: &[Host]) -> BTreeSet<IpAddr> {
     hosts.iter().map(|h| IpAddr::from(h.ipv4)).collect()
 }
@@ -55,11 +63,7 @@ async fn bird_merges_one_prefix_from_two_nodes_into_one_ecmp_kernel_route() {
         &lab.client,
         RouterOptions::ibgp(RouterKind::Bird, ASN, &lab.client, &lab.nodes),
     );
-    let speakers: Vec<StandinSpeaker> = lab
-        .nodes
-        .iter()
-        .map(|n| standin(n, &lab.client, ASN, None))
-        .collect();
+    let speakers = ibgp_standins(&lab);
     for speaker in &speakers {
         speaker.announce(&tagged_service());
     }
@@ -106,11 +110,7 @@ async fn bird_accepts_an_ipv6_prefix_over_ipv4_sessions_with_each_node_as_next_h
         &lab.client,
         RouterOptions::ibgp(RouterKind::Bird, ASN, &lab.client, &lab.nodes),
     );
-    let speakers: Vec<StandinSpeaker> = lab
-        .nodes
-        .iter()
-        .map(|n| standin(n, &lab.client, ASN, None))
-        .collect();
+    let speakers = ibgp_standins(&lab);
     for speaker in &speakers {
         speaker.announce(&Announcement::new(SERVICE_V6));
     }
@@ -190,11 +190,7 @@ async fn gobgp_router_holds_a_path_per_node_for_each_family() {
         &lab.client,
         RouterOptions::ibgp(RouterKind::Gobgp, ASN, &lab.client, &lab.nodes),
     );
-    let speakers: Vec<StandinSpeaker> = lab
-        .nodes
-        .iter()
-        .map(|n| standin(n, &lab.client, ASN, None))
-        .collect();
+    let speakers = ibgp_standins(&lab);
     for speaker in &speakers {
         speaker.announce(&tagged_service());
         speaker.announce(&Announcement::new(SERVICE_V6));

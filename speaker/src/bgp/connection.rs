@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use super::peers::PeerSession;
 use super::transport::{self, Dial};
 use crate::metrics::{Metrics, PeerLabel};
+use crate::publish_if_changed;
 
 /// The routes of one peer, shared between the planner and the session task.
 pub type Routes = Arc<BTreeMap<Prefix, Route>>;
@@ -69,13 +70,7 @@ impl SessionHandle {
 
     /// Replaces the routes to advertise.
     pub fn advertise(&self, routes: Routes) {
-        self.routes.send_if_modified(|current| {
-            let changed = **current != *routes;
-            if changed {
-                *current = routes;
-            }
-            changed
-        });
+        publish_if_changed(&self.routes, routes);
     }
 
     /// Withdraws everything, closes the session and waits for the task, at most `grace`.

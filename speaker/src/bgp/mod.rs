@@ -22,15 +22,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrolb_crds::ServiceBGPStatus;
+use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use kube::Client;
 use tokio::sync::{Notify, oneshot, watch};
 
 use crate::cluster::ClusterWatch;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::model::{Node, Pool, Service};
+use crate::publish_if_changed;
 use crate::status::{DesiredStatus, StatusWriter, publish_status};
 use connection::Routes;
 use passwords::Passwords;
+use peers::PeerSession;
 use plan::{Advertisement, Plan};
 use sessions::Sessions;
 
@@ -38,47 +42,45 @@ use sessions::Sessions;
 /// Secrets are refreshed.
 const REPLAN_EVERY: Duration = Duration::from_secs(5);
 
+/// What BGP mode reads from the cluster for one node, reduced to the pure model.
+struct View {
+    node: Node,
+    services: Vec<Service>,
+    pools: Vec<Pool>,
+    peers: Vec<BGPPeer>,
+    advertisements: Vec<Advertisement>,
+    aliases: BTreeMap<String, String>,
+}
+
 impl ClusterWatch {
-    /// This node's plan and sessions from the current state of the stores.
-    fn bgp_plan(
-        &self,
-        node_name: &str,
-    ) -> (Plan, BTreeMap<String, peers::PeerSession>, Vec<String>) {
+    /// The view of `node_name`, or `None` while its Node object is unknown.
+    fn bgp_view(&self, node_name: &str) -> Option<View> {
         let (nodes, services, pools) = self.snapshot();
-        let Some(node) = nodes.into_iter().find(|n| n.name == node_name) else {
-            return (Plan::default(), BTreeMap::new(), Vec::new());
-        };
-        let bgp_peers: Vec<_> = self
-            .bgp_peers
-            .state()
-            .iter()
-            .map(|p| (**p).clone())
-            .collect();
-        let (sessions, problems) = peers::sessions_for(&node, &bgp_peers);
-        let advertisements: Vec<Advertisement> = self
-            .bgp_advertisements
-            .state()
-            .iter()
-            .map(|a| Advertisement::from_kube(a))
-            .collect();
+        let node = nodes.into_iter().find(|n| n.name == node_name)?;
         let communities: Vec<_> = self
             .communities
             .state()
             .iter()
             .map(|c| (**c).clone())
             .collect();
-        let aliases = plan::aliases(&communities);
-        let plan = plan::plan(
-            &node,
-            &services,
-            &pools,
-            &advertisements,
-            &aliases,
-            &sessions,
-        );
-        let mut messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-        messages.extend(plan.problems.iter().cloned());
-        (plan, sessions, messages)
+        Some(View {
+            node,
+            services,
+            pools,
+            peers: self
+                .bgp_peers
+                .state()
+                .iter()
+                .map(|p| (**p).clone())
+                .collect(),
+            advertisements: self
+                .bgp_advertisements
+                .state()
+                .iter()
+                .map(|a| Advertisement::from_kube(a))
+                .collect(),
+            aliases: plan::aliases(&communities),
+        })
     }
 }
 
@@ -92,8 +94,8 @@ fn report(problems: Vec<String>, reported: &mut BTreeSet<String>) {
 }
 
 /// Runs BGP mode for `config.node_name`, once `cluster` holds its first listings, until
-/// `stop` fires, then withdraws every route,
-/// closes every session and removes this node's ServiceBGPStatus objects.
+/// `stop` fires, then withdraws every route, closes every session and removes this node's
+/// ServiceBGPStatus objects.
 pub async fn run(
     client: Client,
     config: Config,
@@ -120,16 +122,37 @@ pub async fn run(
     let mut ticker = tokio::time::interval(REPLAN_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let (plan, wanted, mut problems) = cluster.bgp_plan(&node);
-        let mut resolved = BTreeMap::new();
+        let view = cluster.bgp_view(&node);
+        let (wanted, problems) = match &view {
+            Some(view) => peers::sessions_for(&view.node, &view.peers),
+            None => Default::default(),
+        };
+        let mut problems: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        // Only the sessions that can be opened get routes and appear in status.
+        let mut usable = BTreeMap::new();
         for (name, session) in wanted {
             match passwords.resolve(&session).await {
                 Ok(password) => {
-                    resolved.insert(name, (session, password));
+                    usable.insert(name, (session, password));
                 }
                 Err(problem) => problems.push(problem),
             }
         }
+        let sessions_planned: BTreeMap<String, PeerSession> = usable
+            .iter()
+            .map(|(name, (session, _))| (name.clone(), session.clone()))
+            .collect();
+        let plan = view.map_or_else(Plan::default, |v| {
+            plan::plan(
+                &v.node,
+                &v.services,
+                &v.pools,
+                &v.advertisements,
+                &v.aliases,
+                &sessions_planned,
+            )
+        });
+        problems.extend(plan.problems);
         report(problems, &mut reported);
         let routes: BTreeMap<String, Routes> = plan
             .routes
@@ -139,23 +162,10 @@ pub async fn run(
         let desired: DesiredStatus = plan
             .services
             .into_iter()
-            .filter(|(_, peers)| peers.iter().any(|p| resolved.contains_key(p)))
-            .map(|(service, peers)| {
-                let peers = peers
-                    .into_iter()
-                    .filter(|p| resolved.contains_key(p))
-                    .collect();
-                (service, peers)
-            })
+            .map(|(service, peers)| (service, peers.into_iter().collect()))
             .collect();
-        sessions.reconcile(resolved, &routes).await;
-        status_tx.send_if_modified(|current| {
-            let changed = **current != desired;
-            if changed {
-                *current = Arc::new(desired);
-            }
-            changed
-        });
+        sessions.reconcile(usable, &routes).await;
+        publish_if_changed(&status_tx, Arc::new(desired));
         tokio::select! {
             biased;
             _ = &mut stop => break,

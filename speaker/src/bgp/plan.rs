@@ -17,7 +17,7 @@ use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
 use ferrolb_crds::{BGPAdvertisement, Community};
 
 use super::peers::PeerSession;
-use crate::model::{Node, Pool, Service, ServiceKey, any_selects, selects};
+use crate::model::{Node, Pool, Service, ServiceKey, any_selects, covers_pool};
 
 /// A BGPAdvertisement by name with its spec.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,15 +35,11 @@ impl Advertisement {
     }
 
     fn covers_pool(&self, pool: &Pool) -> bool {
-        let spec = &self.spec;
-        if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
-            return true;
-        }
-        spec.ip_address_pools.contains(&pool.name)
-            || spec
-                .ip_address_pool_selectors
-                .iter()
-                .any(|s| selects(s, &pool.labels))
+        covers_pool(
+            &self.spec.ip_address_pools,
+            &self.spec.ip_address_pool_selectors,
+            pool,
+        )
     }
 
     fn prefix(&self, ip: IpAddr) -> Option<Prefix> {
