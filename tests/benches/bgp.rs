@@ -27,10 +27,12 @@ use std::time::{Duration, Instant};
 use ferrolb_crds::ServiceBGPStatus;
 use ferrolb_tests::bgp::{BgpOptions, BgpWorld};
 use ferrolb_tests::bgp_router::Family;
+use ferrolb_tests::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE, slices};
 use ferrolb_tests::netlab::Host;
 use ferrolb_tests::process::binary;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Endpoints, Service};
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -211,11 +213,11 @@ fn unix_now() -> f64 {
 }
 
 /// Writes the lab's Services as a user and the operator would: the Service and its
-/// Endpoints first, the IP into its status when asked.
+/// EndpointSlices first, the IP into its status when asked.
 #[derive(Clone)]
 struct Services {
     services: Api<Service>,
-    endpoints: Api<Endpoints>,
+    endpoints: Api<EndpointSlice>,
     lab: String,
 }
 
@@ -242,18 +244,15 @@ impl Services {
         }))
         .unwrap();
         let pp = PostParams::default();
-        self.services.create(&pp, &service).await.unwrap();
-        let addresses: Vec<_> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, node)| json!({"ip": format!("203.0.113.{}", i + 1), "nodeName": node}))
-            .collect();
-        let endpoints: Endpoints = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "subsets": [{"addresses": addresses, "ports": [{"port": 80}]}],
-        }))
-        .unwrap();
-        self.endpoints.create(&pp, &endpoints).await.unwrap();
+        let service = self.services.create(&pp, &service).await.unwrap();
+        let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        for slice in slices(
+            &service,
+            &Backend::ready_on(&nodes),
+            CONTROLLER_MAX_PER_SLICE,
+        ) {
+            self.endpoints.create(&pp, &slice).await.unwrap();
+        }
     }
 
     /// Writes `ips` into the Service's status, as the operator does once it assigned them.
@@ -539,7 +538,7 @@ async fn full_table() {
     println!(
         "setup: 1 node, iBGP to BIRD over IPv4 and IPv6 sessions, {} Services with \
          {IPS_PER_SERVICE} IPv6 addresses each from 2001:db8:ffff::/112 ({TABLE} /128 routes \
-         on the IPv6 session), {IN_FLIGHT} Services in flight (create, Endpoints, status PATCH)",
+         on the IPv6 session), {IN_FLIGHT} Services in flight (create, EndpointSlice, status PATCH)",
         TABLE / IPS_PER_SERVICE
     );
     let ips: Vec<String> = (1..=TABLE)

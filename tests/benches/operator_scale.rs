@@ -1,4 +1,5 @@
-//! End-to-end allocation at scale on the local control plane: 1,000 LoadBalancer Services are
+//! End-to-end allocation at scale on the local control plane: 10,000 LoadBalancer Services
+//! (IPv6, `allocateLoadBalancerNodePorts: false`, so the node port range sets no limit) are
 //! created as fast as the API server takes them (16 requests in flight), and the time from
 //! each Service's creation (its create call answered) to the moment a watch sees its IP in
 //! status is measured, along with the total time and the operator's peak resident memory. In
@@ -6,7 +7,8 @@
 //! with: on the quiet server before the burst, and during the burst, when the API server (on
 //! the same two cores as everything else) is as loaded as the operator's own writes are.
 //!
-//! Run: `cargo bench -p ferrolb-tests --bench operator_scale`
+//! Run: `cargo bench -p ferrolb-tests --bench operator_scale` (`FERROLB_SCALE_SERVICES=N` for
+//! another count).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::json;
 
-const SERVICES: usize = 1_000;
+const DEFAULT_SERVICES: usize = 10_000;
 const IN_FLIGHT: usize = 16;
 const FLOOR_SAMPLES: usize = 200;
 const NAMESPACE: &str = "scale";
@@ -32,7 +34,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn service(name: &str) -> Service {
     serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}
+        "spec": {
+            "type": "LoadBalancer",
+            "ipFamilies": ["IPv6"],
+            "ipFamilyPolicy": "SingleStack",
+            "allocateLoadBalancerNodePorts": false,
+            "ports": [{"port": 80, "protocol": "TCP"}]
+        }
     }))
     .unwrap()
 }
@@ -50,6 +58,10 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::main]
 async fn main() {
+    let services: usize = std::env::var("FERROLB_SCALE_SERVICES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEFAULT_SERVICES);
     let control_plane = tokio::task::spawn_blocking(|| ControlPlane::start().unwrap())
         .await
         .unwrap();
@@ -59,7 +71,7 @@ async fn main() {
     kubectl.ensure_namespace(NAMESPACE).unwrap();
     // Allocation only: nothing is ever sent to these addresses.
     kubectl
-        .ok(&["apply", "-f", "-"], Some("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: scale, namespace: metallb-system}\nspec:\n  addresses: [10.200.0.0/16]\n"))
+        .ok(&["apply", "-f", "-"], Some("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: scale, namespace: metallb-system}\nspec:\n  addresses: [2001:db8:5ca1::/112]\n"))
         .unwrap();
     let client = control_plane.client().await.unwrap();
     let api: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
@@ -142,13 +154,13 @@ async fn main() {
     });
 
     let started = Instant::now();
-    futures::stream::iter(0..SERVICES)
+    futures::stream::iter(0..services)
         .for_each_concurrent(IN_FLIGHT, |i| {
             let api = api.clone();
             let sent = sent.clone();
             let created_at = created_at.clone();
             async move {
-                let name = format!("svc-{i:04}");
+                let name = format!("svc-{i:05}");
                 sent.lock().unwrap().insert(name.clone(), Instant::now());
                 api.create(&PostParams::default(), &service(&name))
                     .await
@@ -159,10 +171,10 @@ async fn main() {
         .await;
     let created = started.elapsed();
     let deadline = Instant::now() + Duration::from_secs(600);
-    while seen.lock().unwrap().len() < SERVICES {
+    while seen.lock().unwrap().len() < services {
         assert!(
             Instant::now() < deadline,
-            "only {} of {SERVICES} Services got an IP",
+            "only {} of {services} Services got an IP",
             seen.lock().unwrap().len()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -188,12 +200,13 @@ async fn main() {
     let from_request = since(&sent.lock().unwrap());
     let p99 = percentile(&latencies, 0.99);
     println!(
-        "{SERVICES} LoadBalancer Services, {IN_FLIGHT} create requests in flight, kube-apiserver v1.20.2 on loopback"
+        "{services} LoadBalancer Services (IPv6, no node ports), {IN_FLIGHT} create requests in flight, {} on loopback",
+        control_plane.versions()
     );
     println!(
         "  creates accepted in          {:>8.2} s ({:.0}/s)",
         created.as_secs_f64(),
-        SERVICES as f64 / created.as_secs_f64()
+        services as f64 / created.as_secs_f64()
     );
     println!(
         "  all IPs in status after      {:>8.2} s",

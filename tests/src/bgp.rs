@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BGPAdvertisement, Community, ServiceBGPStatus};
-use k8s_openapi::api::core::v1::{Endpoints, Secret, Service};
+use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -217,7 +217,8 @@ impl BgpWorld {
     pub async fn delete_service(&self, name: &str) {
         let dp = DeleteParams::default();
         self.api::<Service>().delete(name, &dp).await.unwrap();
-        let _ = self.api::<Endpoints>().delete(name, &dp).await;
+        let _ = crate::endpoint_slices::delete_all(&self.world.client, &self.world.namespace, name)
+            .await;
     }
 
     pub async fn delete<K>(&self, name: &str)

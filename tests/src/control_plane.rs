@@ -1,5 +1,6 @@
-//! One real control plane (etcd 3.4 and kube-apiserver v1.20.2) per test process, started by
-//! `dev/control-plane run` on free loopback ports in a fresh directory.
+//! One real control plane (etcd and kube-apiserver, at the versions `dev/kubernetes/go.mod`
+//! names) per test process, started by `dev/control-plane run` on free loopback ports in a
+//! fresh directory.
 //!
 //! The script watches its standard input, which only this process holds: when the process
 //! exits (a passing run, a panic, a Ctrl-C or a SIGKILL alike) the pipe closes and the script
@@ -23,6 +24,15 @@ pub struct ControlPlane {
     child: Mutex<Child>,
     stdin: Mutex<Option<ChildStdin>>,
     crds_installed: Mutex<bool>,
+}
+
+/// The Kubernetes and etcd versions `dev/control-plane` runs.
+fn versions() -> String {
+    Command::new(repo_root().join("dev/control-plane"))
+        .arg("versions")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|e| format!("unknown versions ({e})"))
 }
 
 /// How long a start may take: the first start on a machine builds kube-apiserver.
@@ -79,7 +89,8 @@ impl ControlPlane {
             }
         };
         eprintln!(
-            "control plane ready in {:.1}s at {}",
+            "control plane ({}) ready in {:.1}s at {}",
+            versions(),
             started.elapsed().as_secs_f64(),
             dir.display()
         );
@@ -90,6 +101,12 @@ impl ControlPlane {
             stdin: Mutex::new(stdin),
             crds_installed: Mutex::new(false),
         })
+    }
+
+    /// The Kubernetes and etcd versions the control plane runs, as `dev/control-plane
+    /// versions` prints them.
+    pub fn versions(&self) -> String {
+        versions()
     }
 
     /// The control plane of this test process, started on first use.

@@ -7,6 +7,18 @@ use std::process::{Command, Output, Stdio};
 
 use crate::Error;
 
+/// The kubectl built with the control plane (`$FERROLB_CACHE/bin/kubectl`, see
+/// `dev/control-plane install`), else whichever `kubectl` is on the PATH.
+pub fn program() -> PathBuf {
+    let cache = std::env::var_os("FERROLB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/ferrolb")));
+    cache
+        .map(|c| c.join("bin/kubectl"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("kubectl"))
+}
+
 /// `kubectl` with a fixed kubeconfig.
 #[derive(Clone, Debug)]
 pub struct Kubectl {
@@ -38,7 +50,7 @@ impl Kubectl {
 
     /// Runs `kubectl ARGS` with `input` on stdin, whatever its outcome.
     pub fn run(&self, args: &[&str], input: Option<&str>) -> Result<Outcome, Error> {
-        let mut child = Command::new("kubectl")
+        let mut child = Command::new(program())
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .stdin(if input.is_some() {

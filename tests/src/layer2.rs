@@ -1,7 +1,8 @@
 //! The Layer 2 suites' world: a lab ([`crate::netlab`]) with one `ferrolb-speaker` per node
 //! namespace, reaching the shared control plane through [`crate::api_relay`], and the objects
 //! they act on, written directly (the operator is not needed): Nodes, an IPAddressPool, an
-//! L2Advertisement, Services with their status IPs and core/v1 Endpoints.
+//! L2Advertisement, Services with their status IPs and EndpointSlices
+//! ([`crate::endpoint_slices`]).
 //!
 //! Each world lives in its own Kubernetes namespace and labels its Nodes and Services with its
 //! lab id, and its advertisement selects only those, so parallel tests never see each other.
@@ -13,15 +14,13 @@ use std::time::Duration;
 use ferrolb_crds::l2advertisement::L2AdvertisementSpec;
 use ferrolb_crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{
-    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Namespace, Node, Service,
-    ServicePort, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use crate::ControlPlane;
 use crate::api_relay::ApiRelay;
+use crate::endpoint_slices::{self, Backend, CONTROLLER_MAX_PER_SLICE};
 use crate::netlab::Lab;
 use crate::process::{Daemon, binary};
 
@@ -244,32 +243,20 @@ impl World {
             )
             .await
             .unwrap();
-        let addresses: Vec<EndpointAddress> = endpoint_nodes
-            .iter()
-            .enumerate()
-            .map(|(i, node)| EndpointAddress {
-                ip: format!("203.0.113.{}", i + 1),
-                node_name: Some(node.to_string()),
-                ..Default::default()
-            })
-            .collect();
-        Api::<Endpoints>::namespaced(self.client.clone(), &self.namespace)
-            .create(
-                &pp,
-                &Endpoints {
-                    metadata: meta(name, Some(&self.namespace), &[]),
-                    subsets: Some(vec![EndpointSubset {
-                        addresses: Some(addresses),
-                        ports: Some(vec![EndpointPort {
-                            port: 80,
-                            ..Default::default()
-                        }]),
-                        ..Default::default()
-                    }]),
-                },
-            )
+        self.backends(
+            name,
+            &Backend::ready_on(endpoint_nodes),
+            CONTROLLER_MAX_PER_SLICE,
+        )
+        .await;
+    }
+
+    /// Rewrites the EndpointSlices of `service` for `backends`, `per_slice` endpoints a slice,
+    /// as the endpoint-slice controller does when pods come, go or change state.
+    pub async fn backends(&self, service: &str, backends: &[Backend], per_slice: usize) {
+        endpoint_slices::publish(&self.client, &self.namespace, service, backends, per_slice)
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("EndpointSlices of {service}: {e}"));
     }
 
     /// The node the ServiceL2Status of `service` names, if one exists.

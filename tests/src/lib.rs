@@ -12,6 +12,7 @@ pub mod bgp_node_standin;
 pub mod bgp_router;
 pub mod cluster;
 pub mod control_plane;
+pub mod endpoint_slices;
 pub mod kubectl;
 pub mod layer2;
 pub mod netlab;

@@ -231,9 +231,10 @@ async fn run() {
         std::fs::read_to_string(ferrolb_tests::repo_root().join("examples/nginx-service.yaml"))
             .unwrap();
     kubectl(&control_plane, &["apply", "-f", "-"], Some(&service));
-    let endpoints = format!(
-        "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: nginx-lb\n  namespace: default\nsubsets:\n- addresses:\n  - ip: 203.0.113.10\n    nodeName: {}\n  - ip: 203.0.113.11\n    nodeName: {}\n  ports:\n  - port: 80\n",
-        lab.nodes[1].name, lab.nodes[2].name
+    let endpoints = ferrolb_tests::endpoint_slices::ready_yaml(
+        "nginx-lb",
+        "default",
+        &[&lab.nodes[1].name, &lab.nodes[2].name],
     );
     control_plane
         .kubectl()

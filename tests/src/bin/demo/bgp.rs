@@ -101,10 +101,8 @@ pub async fn run(control_plane: &ControlPlane, lab: &Lab, speakers: &mut [Daemon
     print!("{configuration}");
     kubectl(control_plane, &["apply", "-f", "-"], Some(&configuration));
     kubectl(control_plane, &["apply", "-f", "-"], Some(SERVICE));
-    let endpoints = format!(
-        "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: nginx-bgp\n  namespace: default\nsubsets:\n- addresses:\n  - ip: 203.0.113.20\n    nodeName: {}\n  ports:\n  - port: 80\n",
-        lab.nodes[0].name
-    );
+    let endpoints =
+        ferrolb_tests::endpoint_slices::ready_yaml("nginx-bgp", "default", &[&lab.nodes[0].name]);
     control_plane
         .kubectl()
         .ok(&["apply", "-f", "-"], Some(&endpoints))
