@@ -1,14 +1,40 @@
-//! The YAML documents found in the seed documents (`../shared/seeds/`): users' own examples of
-//! MetalLB configuration, in prose with fenced ```yaml blocks or as bare YAML between
-//! paragraphs. [`yaml_documents`] finds both; the seed suite applies every one of them.
+//! Users' own MetalLB configuration, as YAML documents: the checked-in examples
+//! (`examples/metallb/*.yaml`, multi-document files) and, where a folder of seed documents
+//! sits beside the repository, the seed documents themselves (users' prose with fenced
+//! ```yaml blocks or bare YAML between paragraphs). [`example_files`] and [`split_documents`]
+//! give the examples' documents, [`seed_dir`] and [`yaml_documents`] the seeds'; the seed suite
+//! applies every one of them.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-/// The folder of seed documents: `$FERROLB_SEEDS`, else `shared/seeds` beside the repository.
-pub fn seed_dir() -> PathBuf {
-    std::env::var_os("FERROLB_SEEDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repo_root().join("../shared/seeds"))
+/// The checked-in example files, `examples/metallb/*.yaml`, in name order.
+pub fn example_files() -> std::io::Result<Vec<PathBuf>> {
+    let dir = crate::repo_root().join("examples").join("metallb");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "yaml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The folder of seed documents, if there is one: `$FERROLB_SEEDS` when set (whether or not
+/// it exists, so that a wrong setting fails loudly), else `shared/seeds` in the folder that
+/// holds the repository, when that exists. A clone on its own has none.
+pub fn seed_dir() -> Option<PathBuf> {
+    seed_dir_for(std::env::var_os("FERROLB_SEEDS"), &crate::repo_root())
+}
+
+fn seed_dir_for(setting: Option<OsString>, repo: &Path) -> Option<PathBuf> {
+    if let Some(dir) = setting {
+        return Some(PathBuf::from(dir));
+    }
+    let beside = repo.parent()?.join("shared").join("seeds");
+    beside.is_dir().then_some(beside)
 }
 
 /// Every YAML document (with a `kind:`) in a text: the fenced ```yaml / ```yml blocks, and the
@@ -91,8 +117,9 @@ fn looks_like_yaml(line: &str) -> bool {
     }
 }
 
-/// Splits a block at its `---` lines, keeping the documents that declare a kind.
-fn split_documents(block: &str) -> Vec<String> {
+/// Splits a block of YAML (a fenced block, or a whole multi-document file) at its `---` lines,
+/// keeping the documents that declare a kind.
+pub fn split_documents(block: &str) -> Vec<String> {
     let mut docs = vec![String::new()];
     for line in block.lines() {
         if line.trim_end() == "---" {
@@ -111,6 +138,44 @@ fn split_documents(block: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fresh folder holding an empty `repo` folder, as a clone on its own.
+    fn lone_clone(name: &str) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("ferrolb-seeds-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("repo")).unwrap();
+        root
+    }
+
+    #[test]
+    fn a_clone_on_its_own_has_no_seed_folder() {
+        let root = lone_clone("alone");
+        assert_eq!(seed_dir_for(None, &root.join("repo")), None);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn seeds_beside_the_repository_are_found() {
+        let root = lone_clone("beside");
+        std::fs::create_dir_all(root.join("shared").join("seeds")).unwrap();
+        assert_eq!(
+            seed_dir_for(None, &root.join("repo")),
+            Some(root.join("shared").join("seeds"))
+        );
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_seed_folder_setting_is_taken_even_where_nothing_is() {
+        let root = lone_clone("setting");
+        let named = root.join("nowhere");
+        assert_eq!(
+            seed_dir_for(Some(named.clone().into_os_string()), &root.join("repo")),
+            Some(named)
+        );
+        std::fs::remove_dir_all(root).unwrap();
+    }
 
     #[test]
     fn fenced_yaml_blocks_are_found_and_other_fences_ignored() {
@@ -132,6 +197,18 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert!(docs[0].contains("- 192.0.2.1-192.0.2.9"));
         assert!(docs[1].ends_with("  namespace: metallb-system\n"));
+    }
+
+    #[test]
+    fn a_multi_document_file_splits_into_its_documents_without_its_header() {
+        let file = "# what the file shows\n---\n# a note\napiVersion: v1\nkind: A\n\n---\napiVersion: v1\nkind: B\n";
+        assert_eq!(
+            split_documents(file),
+            [
+                "# a note\napiVersion: v1\nkind: A\n",
+                "apiVersion: v1\nkind: B\n"
+            ]
+        );
     }
 
     #[test]

@@ -1,15 +1,29 @@
-//! Users' own MetalLB YAML (the seed documents) applies unchanged to a real kube-apiserver
-//! with ferrolb's CRDs, and reads back with the same field values, through `kubectl` and
-//! through ferrolb's Rust types.
+//! Users' own MetalLB YAML applies unchanged to a real kube-apiserver with ferrolb's CRDs, and
+//! reads back with the same field values, through `kubectl` and through ferrolb's Rust types:
+//! the checked-in examples (`examples/metallb/`, taken from the seed documents with their
+//! private addresses moved to the documentation ranges) always, and the seed documents
+//! themselves when a folder of them sits beside the repository (or `$FERROLB_SEEDS` names one).
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Mutex;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{
     BFDProfile, BGPAdvertisement, Community, ConfigurationState, IPAddressPool, L2Advertisement,
     ServiceBGPStatus, ServiceL2Status,
 };
-use ferrolb_tests::seeds::{seed_dir, yaml_documents};
+use ferrolb_tests::seeds::{example_files, seed_dir, split_documents, yaml_documents};
 use ferrolb_tests::{ControlPlane, Kubectl};
 use serde_json::Value;
+
+/// The metallb.io documents the examples held when they were taken from the seeds: 12 in the
+/// Layer 2 guide, 2 in the quick start.
+const EXAMPLE_METALLB_DOCUMENTS: usize = 14;
+
+/// The examples and the seeds share object names (`production-pool`), so the suites that apply
+/// them take turns: each reads back what it applied itself.
+static APPLYING: Mutex<()> = Mutex::new(());
 
 /// The shared control plane with ferrolb's CRDs, a stand-in PrometheusRule CRD and the
 /// metallb-system namespace, prepared once for all tests of this suite.
@@ -29,30 +43,53 @@ fn prepared() -> Kubectl {
         .clone()
 }
 
-fn seed_documents() -> Vec<(String, Value)> {
-    let mut files: Vec<_> = std::fs::read_dir(seed_dir())
-        .unwrap_or_else(|e| panic!("cannot read the seeds in {}: {e}", seed_dir().display()))
+/// Each document of `text` (found by `find`) with its parsed value; `file` names it in errors.
+fn parsed(file: &Path, text: &str, find: fn(&str) -> Vec<String>) -> Vec<(String, Value)> {
+    let found = find(text);
+    assert!(!found.is_empty(), "no YAML document in {}", file.display());
+    found
+        .into_iter()
+        .map(|doc| {
+            let value: Value = serde_yaml::from_str(&doc).unwrap_or_else(|e| {
+                panic!("YAML in {} does not parse: {e}\n{doc}", file.display())
+            });
+            (doc, value)
+        })
+        .collect()
+}
+
+fn example_documents() -> Vec<(String, Value)> {
+    let files = example_files().unwrap_or_else(|e| panic!("cannot read examples/metallb: {e}"));
+    assert!(!files.is_empty(), "no YAML file in examples/metallb");
+    files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            parsed(file, &text, split_documents)
+        })
+        .collect()
+}
+
+fn seed_documents(dir: &Path) -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read the seeds in {}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
         .collect();
     files.sort();
-    assert!(
-        !files.is_empty(),
-        "no seed documents in {}",
-        seed_dir().display()
-    );
-    let mut docs = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let found = yaml_documents(&text);
-        assert!(!found.is_empty(), "no YAML found in {}", file.display());
-        for doc in found {
-            let value: Value = serde_yaml::from_str(&doc).unwrap_or_else(|e| {
-                panic!("seed YAML in {} does not parse: {e}\n{doc}", file.display())
-            });
-            docs.push((doc, value));
-        }
-    }
-    docs
+    assert!(!files.is_empty(), "no seed documents in {}", dir.display());
+    files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            parsed(file, &text, yaml_documents)
+        })
+        .collect()
+}
+
+fn is_metallb(doc: &Value) -> bool {
+    doc["apiVersion"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("metallb.io/"))
 }
 
 /// `kubectl get` resource name for a document: `kind.group`, or just `kind` for core kinds.
@@ -120,19 +157,20 @@ fn through_rust_types(kind: &str, object: Value) -> Value {
     }
 }
 
-#[test]
-fn every_seed_document_applies_and_reads_back_unchanged() {
-    let kubectl = prepared();
-    let docs = seed_documents();
+/// Applies each document, reads it back through `kubectl` and, for metallb.io objects, through
+/// ferrolb's type for its kind, and asserts every field the user wrote is there unchanged.
+/// Returns how many metallb.io objects there were.
+fn apply_and_read_back(kubectl: &Kubectl, source: &str, docs: &[(String, Value)]) -> usize {
+    let _turn = APPLYING.lock().unwrap_or_else(|e| e.into_inner());
     let mut metallb_objects = 0;
-    for (text, doc) in &docs {
+    for (text, doc) in docs {
         if let Some(ns) = doc["metadata"]["namespace"].as_str() {
             kubectl.ensure_namespace(ns).unwrap();
         }
         let applied = kubectl.run(&["apply", "-f", "-"], Some(text)).unwrap();
         assert!(
             applied.success,
-            "kubectl apply refused a seed document: {}\n{text}",
+            "kubectl apply refused a document of {source}: {}\n{text}",
             applied.stderr
         );
 
@@ -145,31 +183,90 @@ fn every_seed_document_applies_and_reads_back_unchanged() {
             )
             .unwrap();
         let stored: Value = serde_json::from_str(&json).unwrap();
-        assert_contained(doc, &stored, &format!("{} {name}", doc["kind"]));
+        assert_contained(doc, &stored, &format!("{} {name} of {source}", doc["kind"]));
 
-        if doc["apiVersion"]
-            .as_str()
-            .unwrap()
-            .starts_with("metallb.io/")
-        {
+        if is_metallb(doc) {
             metallb_objects += 1;
             let kind = doc["kind"].as_str().unwrap();
             let rewritten = through_rust_types(kind, stored);
             assert_contained(
                 doc,
                 &rewritten,
-                &format!("{kind} {name} through ferrolb's type"),
+                &format!("{kind} {name} of {source} through ferrolb's type"),
             );
         }
     }
     eprintln!(
-        "{} seed documents applied, {metallb_objects} of them metallb.io objects",
+        "{} documents of {source} applied, {metallb_objects} of them metallb.io objects",
         docs.len()
     );
+    metallb_objects
+}
+
+#[test]
+fn every_example_document_applies_and_reads_back_unchanged() {
+    let kubectl = prepared();
+    apply_and_read_back(&kubectl, "examples/metallb", &example_documents());
+}
+
+#[test]
+fn every_seed_document_beside_the_repository_applies_and_reads_back_unchanged() {
+    let Some(dir) = seed_dir() else {
+        eprintln!(
+            "no folder of seed documents beside the repository: only the examples are checked"
+        );
+        return;
+    };
+    let kubectl = prepared();
+    let source = dir.display().to_string();
+    let metallb_objects = apply_and_read_back(&kubectl, &source, &seed_documents(&dir));
     assert!(
         metallb_objects > 0,
-        "the seeds hold metallb.io objects, none was found"
+        "the seeds hold metallb.io objects, none was found in {source}"
     );
+}
+
+#[test]
+fn examples_hold_every_metallb_document_taken_from_the_seeds() {
+    let docs = example_documents();
+    let metallb: Vec<String> = docs
+        .iter()
+        .filter(|(_, doc)| is_metallb(doc))
+        .map(|(_, doc)| format!("{} {}", doc["kind"], doc["metadata"]["name"]))
+        .collect();
+    assert!(
+        metallb.len() >= EXAMPLE_METALLB_DOCUMENTS,
+        "examples/metallb holds {} metallb.io documents, not at least {EXAMPLE_METALLB_DOCUMENTS}: {metallb:?}",
+        metallb.len()
+    );
+}
+
+/// Whether an IPv4 address is in one of the documentation ranges (RFC 5737).
+fn is_documentation(address: Ipv4Addr) -> bool {
+    matches!(
+        address.octets(),
+        [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]
+    )
+}
+
+#[test]
+fn example_addresses_come_from_the_documentation_ranges() {
+    let mut seen = 0;
+    for file in example_files().unwrap() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let addresses = text
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter_map(|token| token.trim_matches('.').parse::<Ipv4Addr>().ok());
+        for address in addresses {
+            seen += 1;
+            assert!(
+                is_documentation(address),
+                "{} uses {address}, outside 192.0.2.0/24, 198.51.100.0/24 and 203.0.113.0/24",
+                file.display()
+            );
+        }
+    }
+    assert!(seen > 0, "examples/metallb holds no IPv4 address");
 }
 
 #[test]
@@ -181,17 +278,19 @@ fn ipaddresspool_listing_shows_metallb_columns_and_usage_counts() {
         r#"{"status":{"assignedIPv4":3,"assignedIPv6":0,"availableIPv4":251,"availableIPv6":0}}"#;
     kubectl
         .ok(
-            &["patch", "ipaddresspool", "columns-check", "-n", "metallb-system", "--subresource=status", "--type=merge", "-p", status],
+            &[
+                "patch",
+                "ipaddresspool",
+                "columns-check",
+                "-n",
+                "metallb-system",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                status,
+            ],
             None,
         )
-        .or_else(|_| {
-            // kubectl may be newer than --subresource support on a v1.20 server: write status
-            // through the raw API instead.
-            kubectl.ok(
-                &["replace", "--raw", "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/columns-check/status", "-f", "-"],
-                Some(&status_body(&kubectl, status)),
-            )
-        })
         .unwrap();
     let table = kubectl
         .ok(&["get", "ipaddresspools", "-n", "metallb-system"], None)
@@ -225,28 +324,6 @@ fn ipaddresspool_listing_shows_metallb_columns_and_usage_counts() {
             "251"
         ]
     );
-}
-
-/// The full object with `status` replaced, for a raw PUT to the status subresource.
-fn status_body(kubectl: &Kubectl, status: &str) -> String {
-    let json = kubectl
-        .ok(
-            &[
-                "get",
-                "ipaddresspool",
-                "columns-check",
-                "-n",
-                "metallb-system",
-                "-o",
-                "json",
-            ],
-            None,
-        )
-        .unwrap();
-    let mut object: Value = serde_json::from_str(&json).unwrap();
-    let patch: Value = serde_json::from_str(status).unwrap();
-    object["status"] = patch["status"].clone();
-    object.to_string()
 }
 
 #[test]
