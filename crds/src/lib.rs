@@ -4,7 +4,8 @@
 //! names, defaults and ranges, so a user's MetalLB YAML applies and reads back unchanged. The
 //! CustomResourceDefinitions are generated from these types ([`manifest`]) and checked in under
 //! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
-//! a Service asks for. Nothing here does I/O.
+//! a Service asks for; [`service_class`] decides which Services ferrolb serves. Nothing here
+//! does I/O.
 
 pub mod address;
 pub mod annotations;
@@ -20,6 +21,7 @@ pub mod l2advertisement;
 pub mod manifest;
 pub mod resource;
 pub mod selector;
+pub mod service_class;
 pub mod servicestatus;
 
 pub use address::{AddressError, AddressRange, Family};

@@ -27,7 +27,7 @@ struct Args {
     #[arg(long, env = "FERROLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
     namespace: String,
     /// Serve only Services with this spec.loadBalancerClass; empty serves those without one.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "FERROLB_LB_CLASS", default_value = "")]
     lb_class: String,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:7472")]

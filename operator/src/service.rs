@@ -1,8 +1,9 @@
 //! Reading a Service for the allocator, and what its status should say.
 //!
 //! [`read`] decides whether a Service is ours (`type: LoadBalancer`, and the load balancer
-//! class this operator serves) and turns it into a [`Demand`]: its IP families, the IPs or pool
-//! it asks for, and its sharing key and ports, or a [`Refusal`] when the request is malformed.
+//! class this operator serves, by the rule of [`service_class`] shared with the speaker and
+//! the webhook) and turns it into a [`Demand`]: its IP families, the IPs or pool it asks for,
+//! and its sharing key and ports, or a [`Refusal`] when the request is malformed.
 //! [`condition`] builds the `metallb.io/IPAllocated` condition kept in step with events.
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 
 use ferrolb_crds::address::Family;
 use ferrolb_crds::annotations::{Annotation, Deprecation, ServiceRequest};
+use ferrolb_crds::service_class;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
@@ -71,20 +73,19 @@ pub fn our_condition(svc: &Service) -> Option<&Condition> {
         .find(|c| c.type_ == CONDITION_TYPE)
 }
 
-/// Reads a Service; `lb_class` is the class this operator serves (`None`: Services without one).
+/// Reads a Service; `lb_class` is the `--lb-class` this operator serves, as
+/// [`service_class::serves`] reads it (`None`: Services without a class).
 pub fn read(
     svc: &Service,
     namespace_labels: &BTreeMap<String, String>,
     lb_class: Option<&str>,
 ) -> View {
+    if !service_class::serves_service(lb_class, svc) {
+        return View::NotOurs;
+    }
     let Some(spec) = &svc.spec else {
         return View::NotOurs;
     };
-    if spec.type_.as_deref() != Some("LoadBalancer")
-        || spec.load_balancer_class.as_deref() != lb_class
-    {
-        return View::NotOurs;
-    }
     let empty = BTreeMap::new();
     let annotations = svc.metadata.annotations.as_ref().unwrap_or(&empty);
     let request = match ServiceRequest::parse(annotations, spec.load_balancer_ip.as_deref()) {

@@ -111,12 +111,15 @@ pub struct ClusterWatch {
     pub(crate) bgp_advertisements: Store<BGPAdvertisement>,
     pub(crate) communities: Store<Community>,
     pub tasks: Vec<JoinHandle<()>>,
+    /// The `--lb-class` this speaker serves: Services of another class are not in the model.
+    lb_class: Option<String>,
 }
 
 impl ClusterWatch {
     pub fn start(
         client: &Client,
         namespace: &str,
+        lb_class: Option<&str>,
         source: EndpointSource,
         notify: Wake,
     ) -> ClusterWatch {
@@ -177,6 +180,7 @@ impl ClusterWatch {
             bgp_advertisements,
             communities,
             tasks,
+            lb_class: lb_class.map(str::to_owned),
         }
     }
 
@@ -244,7 +248,8 @@ impl ClusterWatch {
                     namespace: s.metadata.namespace.clone().unwrap_or_default(),
                     name: s.metadata.name.clone().unwrap_or_default(),
                 };
-                Service::from_kube(s, endpoints.remove(&key).unwrap_or_default())
+                let endpoints = endpoints.remove(&key).unwrap_or_default();
+                Service::from_kube(s, self.lb_class.as_deref(), endpoints)
             })
             .collect();
         let pools: Vec<Pool> = self

@@ -22,6 +22,11 @@ pub struct Config {
     #[arg(long, env = "FERROLB_NAMESPACE", default_value = ferrolb_crds::DEFAULT_NAMESPACE)]
     pub namespace: String,
 
+    /// Announce only Services with this spec.loadBalancerClass; empty announces those without
+    /// one (the operator's rule, so a Service another load balancer serves is never announced).
+    #[arg(long, env = "FERROLB_LB_CLASS")]
+    pub lb_class: Option<String>,
+
     /// How often this node renews its heartbeat Lease (one API write per interval per node).
     #[arg(long, default_value = "400ms", value_parser = duration)]
     pub heartbeat_interval: Duration,
@@ -81,8 +86,21 @@ mod tests {
     fn defaults_are_consistent() {
         let config = Config::parse_from(["ferrolb-speaker", "--node-name", "node-a"]);
         assert_eq!(config.namespace, "metallb-system");
+        assert_eq!(config.lb_class, None);
         assert_eq!(config.heartbeat_interval, Duration::from_millis(400));
         assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_charts_empty_lb_class_serves_services_without_a_class() {
+        let config =
+            Config::parse_from(["ferrolb-speaker", "--node-name", "node-a", "--lb-class="]);
+        let class = config.lb_class.as_deref();
+        assert!(ferrolb_crds::service_class::serves(class, None));
+        assert!(!ferrolb_crds::service_class::serves(
+            class,
+            Some("example.com/other")
+        ));
     }
 
     #[test]

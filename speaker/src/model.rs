@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use ferrolb_crds::service_class;
 use ferrolb_crds::{AddressRange, IPAddressPool, L2Advertisement};
 use k8s_openapi::api::core::v1::{
     Endpoints as CoreEndpoints, Node as KubeNode, Service as KubeService,
@@ -138,12 +139,18 @@ impl Node {
 }
 
 impl Service {
-    /// The Service if it is a LoadBalancer with ingress IPs in its status.
-    pub fn from_kube(service: &KubeService, endpoints: Endpoints) -> Option<Service> {
-        let spec = service.spec.as_ref()?;
-        if spec.type_.as_deref() != Some("LoadBalancer") {
+    /// The Service if it is a LoadBalancer of the class this speaker serves (`lb_class`, its
+    /// `--lb-class`, by [`service_class::serves`]) with ingress IPs in its status. A Service of
+    /// another class is another load balancer's, even when its IPs fall in one of our pools.
+    pub fn from_kube(
+        service: &KubeService,
+        lb_class: Option<&str>,
+        endpoints: Endpoints,
+    ) -> Option<Service> {
+        if !service_class::serves_service(lb_class, service) {
             return None;
         }
+        let spec = service.spec.as_ref()?;
         let ips: Vec<IpAddr> = service
             .status
             .as_ref()?

@@ -78,6 +78,7 @@ pub async fn run(
     let cluster = Arc::new(ClusterWatch::start(
         &client,
         &config.namespace,
+        config.lb_class.as_deref(),
         source,
         Wake::new(&[notify.clone(), bgp_notify.clone()]),
     ));

@@ -348,6 +348,34 @@ mod tests {
     }
 
     #[test]
+    fn a_service_of_another_class_is_allowed_without_warnings() {
+        let service = |class: Option<&str>| {
+            json!({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "web", "namespace": "shop", "annotations": {
+                       "metallb.io/loadBalancerIPs": "203.0.113.7",
+                       "metallb.universe.tf/allow-shared-ip": "k"}},
+                   "spec": {"type": "LoadBalancer", "loadBalancerClass": class, "ports": [{"port": 80}]}})
+        };
+        let cluster = Cluster::empty(NS).with_lb_class(Some("ferrolb.io/lb"));
+        let create = |object: Value| {
+            answer(
+                Kind::Service,
+                &body("CREATE", "Service", "v1", object, Value::Null),
+                &cluster,
+            )
+        };
+        let other = create(service(Some("example.com/other")));
+        assert_eq!(other["allowed"], true, "{other}");
+        assert_eq!(other.get("warnings"), None, "{other}");
+        let ours = create(service(Some("ferrolb.io/lb")));
+        assert_eq!(ours["allowed"], false, "{ours}");
+        assert!(
+            ours["warnings"][0].as_str().unwrap().contains("deprecated"),
+            "{ours}"
+        );
+    }
+
+    #[test]
     fn a_body_that_is_not_a_review_gets_an_invalid_response() {
         let response = answer(Kind::Service, b"{}", &Cluster::empty(NS));
         assert_eq!(response["allowed"], false);

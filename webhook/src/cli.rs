@@ -75,6 +75,11 @@ pub struct Serve {
     /// staying trusted until it expires.
     #[arg(long, default_value = "87600h", value_parser = ferrolb_crds::duration::parse)]
     pub ca_lifetime: std::time::Duration,
+    /// Judge only LoadBalancer Services with this spec.loadBalancerClass; empty judges those
+    /// without one. Services of another class belong to another load balancer and are admitted
+    /// unexamined, as the operator and the speaker leave them alone.
+    #[arg(long, env = "FERROLB_LB_CLASS")]
+    pub lb_class: Option<String>,
     /// Write the whole ValidatingWebhookConfiguration at start, rather than only injecting the
     /// CA into the one a chart installed.
     #[arg(long)]
@@ -174,6 +179,21 @@ mod tests {
         assert_eq!(
             serve.cert_lifetime,
             std::time::Duration::from_secs(8760 * 3600)
+        );
+    }
+
+    #[test]
+    fn the_load_balancer_class_is_read_from_the_flag_and_absent_by_default() {
+        let serve = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Serve(serve) => serve,
+            Command::Manifest(_) => panic!("serve"),
+        };
+        assert_eq!(serve(&["ferrolb-webhook", "serve"]).lb_class, None);
+        assert_eq!(
+            serve(&["ferrolb-webhook", "serve", "--lb-class", "ferrolb.io/lb"])
+                .lb_class
+                .as_deref(),
+            Some("ferrolb.io/lb")
         );
     }
 

@@ -1,7 +1,8 @@
 //! What the validators know of the cluster: the metallb.io objects already in ferrolb's
-//! namespace, one immutable snapshot per moment. The watch code ([`crate::stores`]) builds a
-//! new snapshot whenever a kind changes and swaps it in; each admission request reads the
-//! snapshot current when it arrives, so validation never waits on the API server.
+//! namespace, one immutable snapshot per moment, and which Services are ferrolb's to judge
+//! (its `--lb-class`). The watch code ([`crate::stores`]) builds a new snapshot whenever a kind
+//! changes and swaps it in; each admission request reads the snapshot current when it arrives,
+//! so validation never waits on the API server.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +20,9 @@ pub type ByName<K> = Arc<BTreeMap<String, Arc<K>>>;
 pub struct Cluster {
     /// ferrolb's namespace: every metallb.io object must live there.
     pub namespace: String,
+    /// The `--lb-class` this webhook judges Services of, as
+    /// [`ferrolb_crds::service_class::serves`] reads it.
+    pub lb_class: Option<String>,
     pub pools: Arc<PoolIndex>,
     pub l2_advertisements: ByName<L2Advertisement>,
     pub bgp_advertisements: ByName<BGPAdvertisement>,
@@ -32,6 +36,7 @@ impl Cluster {
     pub fn empty(namespace: &str) -> Self {
         Self {
             namespace: namespace.to_owned(),
+            lb_class: None,
             pools: Default::default(),
             l2_advertisements: Default::default(),
             bgp_advertisements: Default::default(),
@@ -39,6 +44,12 @@ impl Cluster {
             communities: Default::default(),
             bfd_profiles: Default::default(),
         }
+    }
+
+    /// The same cluster, judging Services of load balancer class `lb_class`.
+    pub fn with_lb_class(mut self, lb_class: Option<&str>) -> Self {
+        self.lb_class = lb_class.map(str::to_owned);
+        self
     }
 
     /// The same cluster with these pools instead.

@@ -85,7 +85,7 @@ async fn run(serve: Serve) -> Result<(), Error> {
             ));
         }
     }
-    let snapshots = stores::start(client, &registration.namespace);
+    let snapshots = stores::start(client, &registration.namespace, serve.lb_class.as_deref());
     let app = server::router(server::Shared {
         cluster: snapshots.cluster,
         synced: snapshots.synced,
@@ -105,7 +105,12 @@ async fn run(serve: Serve) -> Result<(), Error> {
             address: serve.listen,
             source,
         })?;
-    tracing::info!(listen = %serve.listen, namespace = %registration.namespace, "serving");
+    tracing::info!(
+        listen = %serve.listen,
+        namespace = %registration.namespace,
+        lb_class = serve.lb_class.as_deref().unwrap_or_default(),
+        "serving"
+    );
     let server = tokio::spawn(server::serve(
         listener,
         tls::server_config(certificate),

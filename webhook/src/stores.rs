@@ -26,9 +26,11 @@ pub struct Snapshots {
     pub synced: watch::Receiver<bool>,
 }
 
-/// Starts watching every kind in `namespace`; the tasks run until the runtime stops.
-pub fn start(client: Client, namespace: &str) -> Snapshots {
-    let (cluster_tx, cluster) = watch::channel(Arc::new(Cluster::empty(namespace)));
+/// Starts watching every kind in `namespace`, for a webhook judging Services of `lb_class`;
+/// the tasks run until the runtime stops.
+pub fn start(client: Client, namespace: &str, lb_class: Option<&str>) -> Snapshots {
+    let (cluster_tx, cluster) =
+        watch::channel(Arc::new(Cluster::empty(namespace).with_lb_class(lb_class)));
     let (synced_tx, synced) = watch::channel(false);
     let cluster_tx = Arc::new(cluster_tx);
     let kinds_synced = Arc::new(watch::Sender::new(0usize));

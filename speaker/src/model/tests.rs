@@ -112,3 +112,55 @@ fn an_invalid_selector_matches_nothing() {
     };
     assert!(!selects(&selector, &BTreeMap::new()));
 }
+
+fn load_balancer(class: Option<&str>, ingress: &[&str]) -> KubeService {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"type": "LoadBalancer", "loadBalancerClass": class},
+        "status": {"loadBalancer": {"ingress": ingress.iter().map(|ip| serde_json::json!({"ip": ip})).collect::<Vec<_>>()}}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_service_of_our_class_with_status_ips_is_in_the_model() {
+    let service = Service::from_kube(
+        &load_balancer(None, &["192.0.2.10"]),
+        None,
+        Endpoints::default(),
+    )
+    .expect("a Service without a class is ours when no class is served");
+    assert_eq!(service.key.name, "web");
+    assert_eq!(service.ips, ["192.0.2.10".parse::<IpAddr>().unwrap()]);
+    let classed = load_balancer(Some("ferrolb.io/lb"), &["192.0.2.10"]);
+    assert!(Service::from_kube(&classed, Some("ferrolb.io/lb"), Endpoints::default()).is_some());
+}
+
+#[test]
+fn a_service_of_another_class_is_not_in_the_model_even_with_status_ips() {
+    let other = load_balancer(Some("example.com/other"), &["192.0.2.10"]);
+    assert_eq!(Service::from_kube(&other, None, Endpoints::default()), None);
+    assert_eq!(
+        Service::from_kube(&other, Some("ferrolb.io/lb"), Endpoints::default()),
+        None
+    );
+    let unclassed = load_balancer(None, &["192.0.2.10"]);
+    assert_eq!(
+        Service::from_kube(&unclassed, Some("ferrolb.io/lb"), Endpoints::default()),
+        None
+    );
+}
+
+#[test]
+fn a_service_without_status_ips_or_of_another_type_is_not_in_the_model() {
+    assert_eq!(
+        Service::from_kube(&load_balancer(None, &[]), None, Endpoints::default()),
+        None
+    );
+    let mut node_port = load_balancer(None, &["192.0.2.10"]);
+    node_port.spec.as_mut().unwrap().type_ = Some("NodePort".into());
+    assert_eq!(
+        Service::from_kube(&node_port, None, Endpoints::default()),
+        None
+    );
+}

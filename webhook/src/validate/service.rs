@@ -3,25 +3,32 @@
 //! the IPs and pool it names must exist: an IP in no pool, an unknown pool, or an IP outside
 //! the pool asked for would otherwise leave the Service `<pending>` without a word. Legacy
 //! `metallb.universe.tf/` annotations are warnings naming their replacement. Services of other
-//! types are not looked at.
+//! types, and LoadBalancers of a class this webhook does not serve
+//! ([`service_class::serves_service`], the rule the operator allocates by), are not looked at:
+//! their annotations are another load balancer's business.
 
 use k8s_openapi::api::core::v1::Service;
 
 use ferrolb_crds::annotations::ServiceRequest;
+use ferrolb_crds::service_class;
 
 use super::Verdict;
 use crate::cluster::Cluster;
 
 /// Validates a Service being created, or updated from `old`. An update that leaves what the
 /// Service asks for unchanged is not checked: a pool deleted since must not block unrelated
-/// edits (or the operator's own writes) to the Service.
+/// edits (or the operator's own writes) to the Service. An update that makes a Service ours
+/// (from another type or class) is checked like a creation.
 pub fn validate(service: &Service, old: Option<&Service>, cluster: &Cluster) -> Verdict {
     let mut verdict = Verdict::default();
-    let spec = service.spec.clone().unwrap_or_default();
-    if spec.type_.as_deref() != Some("LoadBalancer") {
+    if !service_class::serves_service(cluster.lb_class.as_deref(), service) {
         return verdict;
     }
-    if old.is_some_and(|old| request_inputs(old) == request_inputs(service)) {
+    let spec = service.spec.clone().unwrap_or_default();
+    if old.is_some_and(|old| {
+        service_class::serves_service(cluster.lb_class.as_deref(), old)
+            && request_inputs(old) == request_inputs(service)
+    }) {
         return verdict;
     }
     let object = format!(
@@ -264,5 +271,55 @@ mod tests {
             None,
         );
         assert_eq!(validate(&s, None, &cluster()), Verdict::default());
+    }
+
+    fn of_class(mut service: Service, class: &str) -> Service {
+        service.spec.as_mut().unwrap().load_balancer_class = Some(class.into());
+        service
+    }
+
+    /// What the Service asks for would be denied, and warned about, if it were ours.
+    fn out_of_pool_request() -> Service {
+        service(
+            "LoadBalancer",
+            &[
+                ("metallb.io/loadBalancerIPs", "203.0.113.7"),
+                ("metallb.universe.tf/allow-shared-ip", "k"),
+            ],
+            None,
+        )
+    }
+
+    #[test]
+    fn a_load_balancer_of_another_class_is_admitted_without_a_check_or_warning() {
+        let other = of_class(out_of_pool_request(), "example.com/other");
+        assert_eq!(validate(&other, None, &cluster()), Verdict::default());
+        let verdict = validate(&out_of_pool_request(), None, &cluster());
+        assert_eq!(verdict.denials.len(), 1, "{verdict:?}");
+        assert_eq!(verdict.warnings.len(), 1, "{verdict:?}");
+    }
+
+    #[test]
+    fn with_a_class_flag_only_services_of_that_class_are_judged() {
+        let cluster = cluster().with_lb_class(Some("ferrolb.io/lb"));
+        assert_eq!(
+            validate(&out_of_pool_request(), None, &cluster),
+            Verdict::default()
+        );
+        let ours = of_class(out_of_pool_request(), "ferrolb.io/lb");
+        assert_eq!(
+            validate(&ours, None, &cluster).denials,
+            [
+                r#"Service "shop/web": metallb.io/loadBalancerIPs asks for 203.0.113.7, which is in no IPAddressPool"#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_that_makes_a_service_ours_is_checked_although_its_request_is_unchanged() {
+        let cluster = cluster().with_lb_class(Some("ferrolb.io/lb"));
+        let before = out_of_pool_request();
+        let after = of_class(before.clone(), "ferrolb.io/lb");
+        assert!(!validate(&after, Some(&before), &cluster).allowed());
     }
 }
