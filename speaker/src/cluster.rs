@@ -5,8 +5,8 @@
 //! Every event wakes the Layer 2 election loop and the BGP loop through a [`Wake`];
 //! [`ClusterWatch::claims`] turns the
 //! stores into the pure model of [`crate::model`] and the claims of
-//! [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices
-//! when the API server serves them, else from core/v1 Endpoints, chosen once at start.
+//! [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices,
+//! as in MetalLB since v0.14.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -18,9 +18,7 @@ use std::time::Duration;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{
-    Endpoints as CoreEndpoints, Node as KubeNode, Service as KubeService,
-};
+use k8s_openapi::api::core::v1::{Node as KubeNode, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
@@ -31,26 +29,8 @@ use tokio::task::JoinHandle;
 
 use crate::election::candidates::{Claim, claims};
 use crate::model::{
-    Advertisement, Endpoints, Node, Pool, Service, ServiceKey, endpoints_from_core,
-    endpoints_from_slices, slice_service,
+    Advertisement, Endpoints, Node, Pool, Service, ServiceKey, endpoints_from_slices, slice_service,
 };
-
-/// Where ready endpoints are read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndpointSource {
-    Slices,
-    Core,
-}
-
-/// Asks API discovery whether `discovery.k8s.io/v1` EndpointSlices are served.
-pub async fn discover_endpoint_source(client: &Client) -> EndpointSource {
-    match client.list_api_group_resources("discovery.k8s.io/v1").await {
-        Ok(list) if list.resources.iter().any(|r| r.name == "endpointslices") => {
-            EndpointSource::Slices
-        }
-        _ => EndpointSource::Core,
-    }
-}
 
 /// Pause after a failed watch call, so an unreachable API server is not hammered.
 const RETRY: Duration = Duration::from_millis(500);
@@ -103,8 +83,7 @@ where
 pub struct ClusterWatch {
     nodes: Store<KubeNode>,
     services: Store<KubeService>,
-    core_endpoints: Option<Store<CoreEndpoints>>,
-    slices: Option<Store<EndpointSlice>>,
+    slices: Store<EndpointSlice>,
     pools: Store<IPAddressPool>,
     advertisements: Store<L2Advertisement>,
     pub(crate) bgp_peers: Store<BGPPeer>,
@@ -120,7 +99,6 @@ impl ClusterWatch {
         client: &Client,
         namespace: &str,
         lb_class: Option<&str>,
-        source: EndpointSource,
         notify: Wake,
     ) -> ClusterWatch {
         let config = watcher::Config::default;
@@ -129,19 +107,8 @@ impl ClusterWatch {
         tasks.push(t);
         let (services, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
         tasks.push(t);
-        let (mut core_endpoints, mut slices) = (None, None);
-        match source {
-            EndpointSource::Core => {
-                let (s, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
-                core_endpoints = Some(s);
-                tasks.push(t);
-            }
-            EndpointSource::Slices => {
-                let (s, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
-                slices = Some(s);
-                tasks.push(t);
-            }
-        }
+        let (slices, t) = spawn_watch(Api::all(client.clone()), config(), notify.clone());
+        tasks.push(t);
         let (pools, t) = spawn_watch(
             Api::namespaced(client.clone(), namespace),
             config(),
@@ -172,7 +139,6 @@ impl ClusterWatch {
         ClusterWatch {
             nodes,
             services,
-            core_endpoints,
             slices,
             pools,
             advertisements,
@@ -189,12 +155,7 @@ impl ClusterWatch {
     pub async fn ready(&self) {
         let _ = self.nodes.wait_until_ready().await;
         let _ = self.services.wait_until_ready().await;
-        if let Some(s) = &self.core_endpoints {
-            let _ = s.wait_until_ready().await;
-        }
-        if let Some(s) = &self.slices {
-            let _ = s.wait_until_ready().await;
-        }
+        let _ = self.slices.wait_until_ready().await;
         let _ = self.pools.wait_until_ready().await;
         let _ = self.advertisements.wait_until_ready().await;
         let _ = self.bgp_peers.wait_until_ready().await;
@@ -202,32 +163,23 @@ impl ClusterWatch {
         let _ = self.communities.wait_until_ready().await;
     }
 
+    /// The serving endpoints of every Service, from all of its EndpointSlices.
     fn endpoints(&self) -> HashMap<ServiceKey, Endpoints> {
-        let mut out: HashMap<ServiceKey, Endpoints> = HashMap::new();
-        if let Some(store) = &self.core_endpoints {
-            for e in store.state() {
-                let key = ServiceKey {
-                    namespace: e.metadata.namespace.clone().unwrap_or_default(),
-                    name: e.metadata.name.clone().unwrap_or_default(),
-                };
-                out.insert(key, endpoints_from_core(&e));
+        let mut by_service: HashMap<ServiceKey, Vec<Arc<EndpointSlice>>> = HashMap::new();
+        for slice in self.slices.state() {
+            if let Some(key) = slice_service(&slice) {
+                by_service.entry(key).or_default().push(slice);
             }
         }
-        if let Some(store) = &self.slices {
-            let mut by_service: HashMap<ServiceKey, Vec<Arc<EndpointSlice>>> = HashMap::new();
-            for slice in store.state() {
-                if let Some(key) = slice_service(&slice) {
-                    by_service.entry(key).or_default().push(slice);
-                }
-            }
-            for (key, slices) in by_service {
-                out.insert(
+        by_service
+            .into_iter()
+            .map(|(key, slices)| {
+                (
                     key,
                     endpoints_from_slices(slices.iter().map(|s| s.as_ref())),
-                );
-            }
-        }
-        out
+                )
+            })
+            .collect()
     }
 
     /// The nodes, announced Services and pools as the pure model sees them.

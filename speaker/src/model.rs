@@ -1,19 +1,17 @@
-//! The cluster as the election sees it: nodes, Services with their IPs and ready endpoints,
+//! The cluster as the election sees it: nodes, Services with their IPs and serving endpoints,
 //! pools and L2 advertisements, reduced from the Kubernetes objects to the fields that decide
 //! who announces what.
 //!
 //! The watch code ([`crate::cluster`]) feeds Kubernetes objects through the conversions here;
-//! [`crate::election`] only ever sees these plain values. Endpoints come from either
-//! `discovery.k8s.io/v1` EndpointSlices or core/v1 Endpoints; both reduce to [`Endpoints`].
+//! [`crate::election`] only ever sees these plain values. A Service's EndpointSlices reduce to
+//! [`Endpoints`]: the nodes that run an endpoint able to take traffic.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use ferrolb_crds::service_class;
 use ferrolb_crds::{AddressRange, IPAddressPool, L2Advertisement};
-use k8s_openapi::api::core::v1::{
-    Endpoints as CoreEndpoints, Node as KubeNode, Service as KubeService,
-};
+use k8s_openapi::api::core::v1::{Node as KubeNode, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::core::{Selector, SelectorExt};
@@ -49,21 +47,22 @@ impl Node {
     }
 }
 
-/// The ready endpoints of a Service.
+/// The serving endpoints of a Service: ready ones, and terminating ones that still serve
+/// (kube-proxy sends traffic to those when a Service has no ready endpoint left).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
-    /// At least one ready endpoint exists, on whatever node (or none named).
-    pub any_ready: bool,
-    /// The nodes that run at least one ready endpoint.
-    pub ready_nodes: BTreeSet<String>,
+    /// At least one serving endpoint exists, on whatever node (or none named).
+    pub any_serving: bool,
+    /// The nodes that run at least one serving endpoint.
+    pub serving_nodes: BTreeSet<String>,
 }
 
 impl Endpoints {
-    fn add(&mut self, ready: bool, node: Option<&str>) {
-        if ready {
-            self.any_ready = true;
+    fn add(&mut self, serving: bool, node: Option<&str>) {
+        if serving {
+            self.any_serving = true;
             if let Some(node) = node {
-                self.ready_nodes.insert(node.to_owned());
+                self.serving_nodes.insert(node.to_owned());
             }
         }
     }
@@ -177,17 +176,6 @@ impl Service {
     }
 }
 
-/// Ready endpoints from core/v1 Endpoints: `addresses` are ready, `notReadyAddresses` not.
-pub fn endpoints_from_core(endpoints: &CoreEndpoints) -> Endpoints {
-    let mut out = Endpoints::default();
-    for subset in endpoints.subsets.iter().flatten() {
-        for address in subset.addresses.iter().flatten() {
-            out.add(true, address.node_name.as_deref());
-        }
-    }
-    out
-}
-
 /// The Service an EndpointSlice belongs to, from its `kubernetes.io/service-name` label.
 pub fn slice_service(slice: &EndpointSlice) -> Option<ServiceKey> {
     Some(ServiceKey {
@@ -201,18 +189,19 @@ pub fn slice_service(slice: &EndpointSlice) -> Option<ServiceKey> {
     })
 }
 
-/// Ready endpoints from all EndpointSlices of one Service; a missing `ready` counts as ready,
-/// as the API documents.
+/// Serving endpoints from all EndpointSlices of one Service, decided as MetalLB decides: an
+/// endpoint counts when `serving` is true; without `serving`, when `ready` is true; without
+/// either, always (the API documents a missing condition as true). So a Service whose pods
+/// are all terminating but still serving keeps its announcement until they stop serving.
 pub fn endpoints_from_slices<'a>(slices: impl IntoIterator<Item = &'a EndpointSlice>) -> Endpoints {
     let mut out = Endpoints::default();
     for slice in slices {
         for endpoint in &slice.endpoints {
-            let ready = endpoint
-                .conditions
-                .as_ref()
-                .and_then(|c| c.ready)
+            let conditions = endpoint.conditions.as_ref();
+            let serving = conditions
+                .and_then(|c| c.serving.or(c.ready))
                 .unwrap_or(true);
-            out.add(ready, endpoint.node_name.as_deref());
+            out.add(serving, endpoint.node_name.as_deref());
         }
     }
     out

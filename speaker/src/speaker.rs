@@ -17,7 +17,7 @@ use kube::{Api, Client};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::announcer::{self, Repeat, Shared};
-use crate::cluster::{ClusterWatch, Wake, discover_endpoint_source};
+use crate::cluster::{ClusterWatch, Wake};
 use crate::config::Config;
 use crate::election::candidates::{Claim, Interfaces};
 use crate::election::lease_name;
@@ -66,20 +66,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let node = config.node_name.clone();
-    let source = tokio::time::timeout(config.api_timeout * 5, discover_endpoint_source(&client))
-        .await
-        .map_err(|_| Error::Timeout {
-            what: "API discovery of discovery.k8s.io/v1".into(),
-            after: config.api_timeout * 5,
-        })?;
-    tracing::info!(?source, %node, namespace = %config.namespace, "starting");
+    tracing::info!(%node, namespace = %config.namespace, "starting");
     let notify = Arc::new(Notify::new());
     let bgp_notify = Arc::new(Notify::new());
     let cluster = Arc::new(ClusterWatch::start(
         &client,
         &config.namespace,
         config.lb_class.as_deref(),
-        source,
         Wake::new(&[notify.clone(), bgp_notify.clone()]),
     ));
     let writer = LeaseWriter {

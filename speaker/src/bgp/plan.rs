@@ -125,9 +125,9 @@ pub struct Plan {
 /// the traffic policy is Local.
 fn serves(service: &Service, node: &Node) -> bool {
     if service.local_traffic {
-        service.endpoints.ready_nodes.contains(&node.name)
+        service.endpoints.serving_nodes.contains(&node.name)
     } else {
-        service.endpoints.any_ready
+        service.endpoints.any_serving
     }
 }
 

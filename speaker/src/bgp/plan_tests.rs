@@ -26,8 +26,8 @@ fn service(name: &str, ips: &[&str], ready_on: &[&str], local: bool) -> Service 
         ips: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
         local_traffic: local,
         endpoints: Endpoints {
-            any_ready: !ready_on.is_empty(),
-            ready_nodes: ready_on.iter().map(|n| n.to_string()).collect(),
+            any_serving: !ready_on.is_empty(),
+            serving_nodes: ready_on.iter().map(|n| n.to_string()).collect(),
         },
     }
 }

@@ -75,7 +75,7 @@ fn for_service(
     advertisements: &[Advertisement],
 ) -> BTreeMap<String, Candidate> {
     let mut out: BTreeMap<String, Candidate> = BTreeMap::new();
-    if !service.endpoints.any_ready {
+    if !service.endpoints.any_serving {
         return out;
     }
     let Some(pool) = pools.iter().find(|p| p.contains(ip)) else {
@@ -90,7 +90,7 @@ fn for_service(
             if !node.may_announce() || !any_selects(&ad.spec.node_selectors, &node.labels) {
                 continue;
             }
-            if service.local_traffic && !service.endpoints.ready_nodes.contains(&node.name) {
+            if service.local_traffic && !service.endpoints.serving_nodes.contains(&node.name) {
                 continue;
             }
             let weight: i32 = ad

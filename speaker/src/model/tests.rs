@@ -1,71 +1,79 @@
 use super::*;
-use k8s_openapi::api::core::v1::{EndpointAddress, EndpointSubset};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
 
-fn address(node: &str) -> EndpointAddress {
-    EndpointAddress {
-        ip: "192.0.2.200".into(),
-        node_name: Some(node.into()),
-        ..Default::default()
-    }
-}
-
-#[test]
-fn core_endpoints_count_only_ready_addresses_by_node() {
-    let endpoints = CoreEndpoints {
-        subsets: Some(vec![EndpointSubset {
-            addresses: Some(vec![address("node-a")]),
-            not_ready_addresses: Some(vec![address("node-b")]),
-            ..Default::default()
-        }]),
-        ..Default::default()
-    };
-    let ready = endpoints_from_core(&endpoints);
-    assert!(ready.any_ready);
-    assert_eq!(ready.ready_nodes, BTreeSet::from(["node-a".to_owned()]));
-}
-
-#[test]
-fn core_endpoints_with_only_unready_addresses_have_no_ready_endpoint() {
-    let endpoints = CoreEndpoints {
-        subsets: Some(vec![EndpointSubset {
-            not_ready_addresses: Some(vec![address("node-b")]),
-            ..Default::default()
-        }]),
-        ..Default::default()
-    };
-    assert_eq!(endpoints_from_core(&endpoints), Endpoints::default());
-}
-
-fn endpoint(node: &str, ready: Option<bool>) -> Endpoint {
+fn endpoint(node: &str, ready: Option<bool>, serving: Option<bool>, terminating: bool) -> Endpoint {
     Endpoint {
         addresses: vec!["192.0.2.200".into()],
         node_name: Some(node.into()),
         conditions: Some(EndpointConditions {
             ready,
-            ..Default::default()
+            serving,
+            terminating: Some(terminating),
         }),
         ..Default::default()
     }
 }
 
-#[test]
-fn endpoint_slices_treat_a_missing_ready_condition_as_ready() {
-    let slice = EndpointSlice {
+fn slice(endpoints: Vec<Endpoint>) -> EndpointSlice {
+    EndpointSlice {
         address_type: "IPv4".into(),
-        endpoints: vec![
-            endpoint("node-a", None),
-            endpoint("node-b", Some(false)),
-            endpoint("node-c", Some(true)),
-        ],
+        endpoints,
         ..Default::default()
-    };
-    let ready = endpoints_from_slices([&slice]);
-    assert!(ready.any_ready);
-    assert_eq!(
-        ready.ready_nodes,
-        BTreeSet::from(["node-a".to_owned(), "node-c".to_owned()])
-    );
+    }
+}
+
+fn nodes(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn endpoint_slices_treat_missing_conditions_as_serving() {
+    let ready = endpoints_from_slices([&slice(vec![
+        endpoint("node-a", None, None, false),
+        endpoint("node-b", Some(false), None, false),
+        endpoint("node-c", Some(true), None, false),
+    ])]);
+    assert!(ready.any_serving);
+    assert_eq!(ready.serving_nodes, nodes(&["node-a", "node-c"]));
+}
+
+#[test]
+fn a_terminating_endpoint_that_still_serves_counts_and_one_that_stopped_does_not() {
+    let endpoints = endpoints_from_slices([&slice(vec![
+        endpoint("node-a", Some(false), Some(true), true),
+        endpoint("node-b", Some(false), Some(false), true),
+    ])]);
+    assert!(endpoints.any_serving);
+    assert_eq!(endpoints.serving_nodes, nodes(&["node-a"]));
+}
+
+#[test]
+fn serving_decides_over_ready_when_both_are_given() {
+    let endpoints = endpoints_from_slices([&slice(vec![endpoint(
+        "node-a",
+        Some(true),
+        Some(false),
+        false,
+    )])]);
+    assert_eq!(endpoints, Endpoints::default());
+}
+
+#[test]
+fn endpoints_of_every_slice_of_a_service_are_counted() {
+    let first = slice(vec![endpoint("node-a", Some(false), Some(false), false)]);
+    let second = slice(vec![endpoint("node-b", Some(true), Some(true), false)]);
+    let endpoints = endpoints_from_slices([&first, &second]);
+    assert!(endpoints.any_serving);
+    assert_eq!(endpoints.serving_nodes, nodes(&["node-b"]));
+}
+
+#[test]
+fn a_serving_endpoint_without_a_node_name_counts_for_the_service_but_no_node() {
+    let mut unnamed = endpoint("node-a", Some(true), None, false);
+    unnamed.node_name = None;
+    let endpoints = endpoints_from_slices([&slice(vec![unnamed])]);
+    assert!(endpoints.any_serving);
+    assert!(endpoints.serving_nodes.is_empty());
 }
 
 #[test]

@@ -58,8 +58,8 @@ fn service(name: &str, ip: &str, ready_on: &[&str]) -> Service {
         ips: vec![ip.parse().unwrap()],
         local_traffic: false,
         endpoints: Endpoints {
-            any_ready: !ready_on.is_empty(),
-            ready_nodes: ready_on.iter().map(|n| n.to_string()).collect(),
+            any_serving: !ready_on.is_empty(),
+            serving_nodes: ready_on.iter().map(|n| n.to_string()).collect(),
         },
     }
 }
