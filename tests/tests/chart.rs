@@ -1,13 +1,17 @@
 //! The Helm chart and the plain manifest: `helm lint`, bad values refused by the schema, every
-//! rendering accepted by a real kube-apiserver, the checked-in manifest in step with the chart,
-//! the webhook configuration in step with the webhook binary, and least-privilege RBAC proven
-//! with `kubectl auth can-i` as each component's ServiceAccount.
+//! rendering accepted by a real kube-apiserver, a real `helm install`, `upgrade` and
+//! `uninstall` (helm 4, server-side apply) on a cluster without ferrolb's CRDs, the checked-in
+//! manifest in step with the chart, the webhook configuration in step with the webhook binary,
+//! and least-privilege RBAC proven with `kubectl auth can-i` as each component's ServiceAccount.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use ferrolb_tests::process::binary;
 use ferrolb_tests::{ControlPlane, Kubectl, repo_root};
+use serde::Deserialize;
 
 const NAMESPACE: &str = "metallb-system";
 
@@ -129,6 +133,292 @@ fn every_rendering_is_accepted_by_the_api_server() {
             out.stdout
         );
     }
+}
+
+/// The port entries (`port` or `containerPort`) under a `ports` key anywhere in `value` that
+/// name no `protocol`, as paths.
+fn ports_without_protocol(value: &serde_yaml::Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        serde_yaml::Value::Mapping(map) => {
+            for (key, inner) in map {
+                let key = key.as_str().unwrap_or_default();
+                let here = format!("{path}.{key}");
+                if let ("ports", Some(ports)) = (key, inner.as_sequence()) {
+                    for (i, port) in ports.iter().enumerate() {
+                        let is_port =
+                            port.get("port").is_some() || port.get("containerPort").is_some();
+                        if is_port && port.get("protocol").is_none() {
+                            found.push(format!("{here}[{i}]"));
+                        }
+                    }
+                }
+                ports_without_protocol(inner, &here, found);
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                ports_without_protocol(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_port_names_its_protocol_for_server_side_apply() {
+    // Servers before v1.21 do not default list-map keys, so server-side apply (helm 4's
+    // default) refuses a Service or container port without `protocol`.
+    let value_sets: [&[&str]; 2] = [
+        &[],
+        &[
+            "prometheus.serviceMonitor.enabled=true",
+            "networkPolicy.enabled=true",
+            "webhook.certificates=cert-manager",
+        ],
+    ];
+    for sets in value_sets {
+        let mut found = Vec::new();
+        for doc in render(sets).split("\n---\n") {
+            let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(doc) else {
+                continue;
+            };
+            let name = format!(
+                "{} {}",
+                doc["kind"].as_str().unwrap_or("?"),
+                doc["metadata"]["name"].as_str().unwrap_or("?")
+            );
+            ports_without_protocol(&doc, &name, &mut found);
+        }
+        assert!(
+            found.is_empty(),
+            "ports without protocol with {sets:?}: {found:?}"
+        );
+    }
+}
+
+/// `helm ACTION ferrolb helm/ferrolb` into the namespace of the control plane behind
+/// `kubeconfig`, with default values but for `sets`. Helm 4 applies server-side by default.
+fn helm_release(kubeconfig: &Path, action: &str, sets: &[&str]) {
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let mut args = vec![
+        action,
+        "ferrolb",
+        "helm/ferrolb",
+        "--namespace",
+        NAMESPACE,
+        "--kubeconfig",
+        kubeconfig.as_str(),
+    ];
+    if action == "install" {
+        args.push("--create-namespace");
+    }
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    let (ok, out, err) = helm(&args);
+    assert!(ok, "helm {action} with {sets:?} failed: {err}{out}");
+}
+
+/// The release's status and revision, from `helm status -o json`.
+fn release_status(kubeconfig: &Path) -> (String, u64) {
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let (ok, out, err) = helm(&[
+        "status",
+        "ferrolb",
+        "--namespace",
+        NAMESPACE,
+        "--kubeconfig",
+        kubeconfig.as_str(),
+        "-o",
+        "json",
+    ]);
+    assert!(ok, "helm status failed: {err}");
+    let release: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        release["info"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        release["version"].as_u64().unwrap_or_default(),
+    )
+}
+
+/// The objects of one resource in the namespace (or cluster-wide for `""`), by name.
+fn objects(
+    kubectl: &Kubectl,
+    resource: &str,
+    namespace: &str,
+) -> BTreeMap<String, serde_json::Value> {
+    let scope = if namespace.is_empty() {
+        vec![]
+    } else {
+        vec!["-n", namespace]
+    };
+    let mut args = vec!["get", resource, "-o", "json"];
+    args.extend(scope);
+    let list: serde_json::Value = serde_json::from_str(&kubectl.ok(&args, None).unwrap()).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["metadata"]["name"].as_str().unwrap().to_owned(),
+                item.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The replicas and the first container's arguments of a Deployment.
+fn replicas_and_args(deployment: &serde_json::Value) -> (u64, Vec<String>) {
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        deployment["spec"]["replicas"].as_u64().unwrap_or_default(),
+        args,
+    )
+}
+
+/// The names of the CRDs the chart ships in `crds/`.
+fn chart_crd_names() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(repo_root().join("helm/ferrolb/crds/metallb.io.yaml")).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| {
+            let doc = serde_yaml::Value::deserialize(doc).ok()?;
+            doc["metadata"]["name"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn helm_installs_upgrades_and_uninstalls_the_chart_with_server_side_apply() {
+    // Its own control plane, without ferrolb's CRDs, as a user's cluster before the install.
+    let control_plane = ControlPlane::start().unwrap();
+    let kubectl = control_plane.kubectl();
+    let kubeconfig = control_plane.kubeconfig.as_path();
+
+    helm_release(kubeconfig, "install", &[]);
+    assert_eq!(release_status(kubeconfig), ("deployed".to_owned(), 1));
+    let crds = objects(&kubectl, "customresourcedefinitions", "");
+    let shipped = chart_crd_names();
+    assert!(!shipped.is_empty(), "helm/ferrolb/crds holds no CRD");
+    for name in &shipped {
+        assert!(
+            crds.contains_key(name),
+            "helm install left out the CRD {name}"
+        );
+    }
+    let deployments = objects(&kubectl, "deployments", NAMESPACE);
+    let (replicas, args) = replicas_and_args(&deployments["ferrolb-operator"]);
+    assert_eq!(replicas, 2, "the operator's default replicas");
+    assert!(args.contains(&"--lb-class=".to_owned()), "{args:?}");
+    assert!(
+        deployments.contains_key("ferrolb-webhook"),
+        "{:?}",
+        deployments.keys()
+    );
+    assert!(objects(&kubectl, "daemonsets", NAMESPACE).contains_key("ferrolb-speaker"));
+    let operator = kubectl
+        .ok(
+            &[
+                "get",
+                "deployment",
+                "ferrolb-operator",
+                "-n",
+                NAMESPACE,
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ],
+            None,
+        )
+        .unwrap();
+    let operator: serde_json::Value = serde_json::from_str(&operator).unwrap();
+    let managers = &operator["metadata"]["managedFields"];
+    assert!(
+        managers
+            .as_array()
+            .is_some_and(|fields| fields.iter().any(|m| m["operation"] == "Apply")),
+        "helm did not apply the operator server-side: {managers}"
+    );
+
+    helm_release(
+        kubeconfig,
+        "upgrade",
+        &["operator.replicas=1", "loadBalancerClass=example.com/lb"],
+    );
+    assert_eq!(release_status(kubeconfig), ("deployed".to_owned(), 2));
+    let deployments = objects(&kubectl, "deployments", NAMESPACE);
+    let (replicas, args) = replicas_and_args(&deployments["ferrolb-operator"]);
+    assert_eq!(replicas, 1);
+    assert!(
+        args.contains(&"--lb-class=example.com/lb".to_owned()),
+        "{args:?}"
+    );
+
+    helm_release(kubeconfig, "upgrade", &["webhook.enabled=false"]);
+    assert_eq!(release_status(kubeconfig), ("deployed".to_owned(), 3));
+    let deployments = objects(&kubectl, "deployments", NAMESPACE);
+    assert!(
+        !deployments.contains_key("ferrolb-webhook"),
+        "the webhook stayed with webhook.enabled=false"
+    );
+    assert!(
+        !objects(&kubectl, "validatingwebhookconfigurations", "")
+            .contains_key("ferrolb-validating-webhook-configuration")
+    );
+    // Values not given again return to the chart's defaults.
+    assert_eq!(replicas_and_args(&deployments["ferrolb-operator"]).0, 2);
+
+    kubectl
+        .install_crd_files(&["tests/fixtures/monitoring-and-cert-manager-crds.yaml"])
+        .unwrap();
+    helm_release(
+        kubeconfig,
+        "upgrade",
+        &["prometheus.serviceMonitor.enabled=true"],
+    );
+    assert_eq!(release_status(kubeconfig), ("deployed".to_owned(), 4));
+    let monitors = objects(&kubectl, "servicemonitors.monitoring.coreos.com", NAMESPACE);
+    assert_eq!(
+        monitors.keys().collect::<Vec<_>>(),
+        ["ferrolb-operator", "ferrolb-speaker"]
+    );
+    assert!(objects(&kubectl, "deployments", NAMESPACE).contains_key("ferrolb-webhook"));
+
+    let (ok, out, err) = helm(&[
+        "uninstall",
+        "ferrolb",
+        "--namespace",
+        NAMESPACE,
+        "--kubeconfig",
+        &kubeconfig.to_string_lossy(),
+    ]);
+    assert!(ok, "helm uninstall failed: {err}{out}");
+    for resource in [
+        "deployments",
+        "daemonsets",
+        "services",
+        "servicemonitors.monitoring.coreos.com",
+    ] {
+        let left = objects(&kubectl, resource, NAMESPACE);
+        assert!(
+            left.is_empty(),
+            "helm uninstall left {resource}: {:?}",
+            left.keys()
+        );
+    }
+    // Helm keeps the CRDs of crds/, and with them the users' pools.
+    let crds = objects(&kubectl, "customresourcedefinitions", "");
+    assert!(shipped.iter().all(|name| crds.contains_key(name)));
 }
 
 #[test]
