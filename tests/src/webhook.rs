@@ -158,13 +158,49 @@ pub fn running(start: bool) -> (Kubectl, MutexGuard<'static, Option<WebhookProce
     (kubectl, guard)
 }
 
-/// Waits until the API server relays the webhook's own denial of a pool with a bad entry
-/// (so the registration is in place and its CA trusted), or panics after 60s.
+/// The pools of [`webhook_verdict`]: an anchor, and a probe inside it.
+const PROBE_ANCHOR: (&str, &str) = ("webhook-probe-anchor", "2001:db8:ffff:fffe::/64");
+const PROBE: (&str, &str) = ("webhook-probe", "2001:db8:ffff:fffe::1/128");
+
+/// What the webhook says of a pool overlapping another: the anchor pool is applied (an
+/// unchanged update once it exists), then the probe inside it, which only the webhook can
+/// refuse, overlap being a cross-object rule (malformed entries are refused by the CRD's own
+/// validation rules before any webhook is asked). A reachable webhook denies the probe with
+/// `overlaps with already defined CIDR`; the outcome of the probe's apply is returned.
+pub fn webhook_verdict(kubectl: &Kubectl) -> Outcome {
+    let anchored = apply(kubectl, &pool_yaml(PROBE_ANCHOR.0, &[PROBE_ANCHOR.1]));
+    let mut out = apply(kubectl, &pool_yaml(PROBE.0, &[PROBE.1]));
+    if out.success {
+        // Admitted, so the webhook was not asked: remove it, or its next apply is an
+        // unchanged update, which the webhook admits.
+        delete_pool(kubectl, PROBE.0);
+    }
+    if !anchored.success {
+        out.stderr = format!("{}{}", anchored.stderr, out.stderr);
+    }
+    out
+}
+
+/// Deletes an IPAddressPool of ferrolb's namespace if it exists.
+pub fn delete_pool(kubectl: &Kubectl, name: &str) {
+    let args = [
+        "delete",
+        "ipaddresspool",
+        "-n",
+        NS,
+        name,
+        "--ignore-not-found",
+    ];
+    let _ = kubectl.run(&args, None);
+}
+
+/// Waits until the API server relays the webhook's own denial (see [`webhook_verdict`]), so
+/// the registration is in place and its CA trusted, or panics after 60s.
 pub fn wait_until_answering(kubectl: &Kubectl, process: &WebhookProcess) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let out = apply(kubectl, &pool_yaml("probe", &["10.255.0.0/33"]));
-        if out.stderr.contains("prefix length 33 exceeds 32") {
+        let out = webhook_verdict(kubectl);
+        if out.stderr.contains("overlaps with already defined CIDR") {
             return;
         }
         assert!(
