@@ -6,7 +6,7 @@
 //! should hold what: [`LeaseBook`] keeps the Leases as watched and written, the decision lives
 //! in [`crate::election::ownership`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -25,66 +25,161 @@ pub const ROLE_LABEL: &str = "ferrolb.io/lease";
 /// Annotation naming the IP of a per-IP Lease, for people reading it.
 pub const IP_ANNOTATION: &str = "ferrolb.io/ip";
 
+/// How many versions of one Lease the watch delivered are remembered, to tell a response
+/// that trails the watch from a new version.
+const DELIVERED_KEPT: usize = 8;
+
 /// The Leases of the speakers, as last watched or written.
+///
+/// resourceVersions are opaque: they are compared for equality only, never ordered. Order
+/// comes from the watch instead, which delivers the versions of one Lease in the order they
+/// were written. A version this node wrote or read is held as `pending` until the watch
+/// delivers it; watch events before it are older and ignored, and a write or read response
+/// carrying a version the watch already delivered is older than the book and ignored.
 #[derive(Clone, Debug, Default)]
 pub struct LeaseBook {
-    leases: BTreeMap<String, Lease>,
+    leases: BTreeMap<String, Entry>,
 }
 
-fn version(lease: &Lease) -> Option<u64> {
-    lease.metadata.resource_version.as_deref()?.parse().ok()
+#[derive(Clone, Debug)]
+struct Entry {
+    lease: Lease,
+    /// The version of a write or read not yet delivered by the watch.
+    pending: Option<String>,
+    /// The latest versions the watch delivered, oldest first.
+    delivered: VecDeque<String>,
+}
+
+fn version(lease: &Lease) -> Option<&str> {
+    lease.metadata.resource_version.as_deref()
+}
+
+impl Entry {
+    fn new(lease: Lease) -> Entry {
+        Entry {
+            lease,
+            pending: None,
+            delivered: VecDeque::new(),
+        }
+    }
+
+    fn delivered(&mut self, lease: Lease) {
+        self.note_delivered(&lease);
+        self.lease = lease;
+    }
+
+    fn note_delivered(&mut self, lease: &Lease) {
+        if let Some(v) = version(lease) {
+            if self.delivered.len() == DELIVERED_KEPT {
+                self.delivered.pop_front();
+            }
+            self.delivered.push_back(v.to_owned());
+        }
+    }
+
+    fn was_delivered(&self, v: &str) -> bool {
+        self.delivered.iter().any(|d| d == v)
+    }
 }
 
 impl LeaseBook {
-    /// Records `lease` unless the book already holds a newer version of it (a watch event can
-    /// trail this node's own write).
-    pub fn record(&mut self, lease: Lease) {
+    /// Records `lease` as delivered by the watch, unless it trails a write or read of this
+    /// node that the watch has not delivered yet.
+    pub fn record_watched(&mut self, lease: Lease) {
         let Some(name) = lease.metadata.name.clone() else {
             return;
         };
-        if let (Some(old), Some(new)) = (self.leases.get(&name).and_then(version), version(&lease))
-            && old > new
-        {
+        let Some(entry) = self.leases.get_mut(&name) else {
+            let mut entry = Entry::new(lease.clone());
+            entry.delivered(lease);
+            self.leases.insert(name, entry);
             return;
+        };
+        match (&entry.pending, version(&lease)) {
+            (Some(pending), Some(v)) if pending == v => {
+                entry.pending = None;
+                entry.delivered(lease);
+            }
+            // Written before this node's pending version: older than the book.
+            (Some(_), _) => entry.note_delivered(&lease),
+            (None, _) => entry.delivered(lease),
         }
-        self.leases.insert(name, lease);
+    }
+
+    /// Records `lease` as returned by a write or read of this node (current when the server
+    /// answered), unless the watch already delivered that version and more since.
+    pub fn record_own(&mut self, lease: Lease) {
+        let Some(name) = lease.metadata.name.clone() else {
+            return;
+        };
+        let Some(entry) = self.leases.get_mut(&name) else {
+            let mut entry = Entry::new(lease.clone());
+            entry.pending = version(&lease).map(Into::into);
+            self.leases.insert(name, entry);
+            return;
+        };
+        let Some(v) = version(&lease) else {
+            entry.lease = lease;
+            return;
+        };
+        if version(&entry.lease) == Some(v) {
+            entry.lease = lease;
+        } else if !entry.was_delivered(v) {
+            entry.pending = Some(v.to_owned());
+            entry.lease = lease;
+        }
     }
 
     pub fn remove(&mut self, name: &str) {
         self.leases.remove(name);
     }
 
-    /// Replaces the book with a fresh listing, keeping newer versions this node wrote since.
+    /// Replaces the book with a fresh listing, keeping a write of this node the listing
+    /// predates (its version is one the watch delivered before that write).
     pub fn relist(&mut self, listed: Vec<Lease>) {
         let mut old = std::mem::take(&mut self.leases);
         for lease in listed {
             let name = lease.metadata.name.clone().unwrap_or_default();
-            if let Some(mine) = old.remove(&name) {
-                self.record(mine);
-            }
-            self.record(lease);
+            let mut entry = match old.remove(&name) {
+                Some(mine)
+                    if mine.pending.is_some()
+                        && mine.pending.as_deref() != version(&lease)
+                        && version(&lease).is_some_and(|v| mine.was_delivered(v)) =>
+                {
+                    self.leases.insert(name, mine);
+                    continue;
+                }
+                Some(mut entry) => {
+                    entry.pending = None;
+                    entry
+                }
+                None => Entry::new(lease.clone()),
+            };
+            entry.delivered(lease);
+            self.leases.insert(name, entry);
         }
     }
 
     pub fn get(&self, name: &str) -> Option<&Lease> {
-        self.leases.get(name)
+        self.leases.get(name).map(|e| &e.lease)
     }
 
     pub fn ip_lease(&self, ip: IpAddr) -> Option<&Lease> {
-        self.leases.get(&lease_name::for_ip(ip))
+        self.get(&lease_name::for_ip(ip))
     }
 
     /// The holder each per-IP Lease names (`None` when released).
     pub fn holders(&self) -> BTreeMap<IpAddr, Option<String>> {
         self.leases
             .iter()
-            .filter_map(|(name, lease)| Some((lease_name::ip_of(name)?, holder(lease))))
+            .filter_map(|(name, e)| Some((lease_name::ip_of(name)?, holder(&e.lease))))
             .collect()
     }
 
     /// Every heartbeat Lease: node, resourceVersion, released.
     pub fn heartbeats(&self) -> impl Iterator<Item = (&str, &str, bool)> {
-        self.leases.iter().filter_map(|(name, lease)| {
+        self.leases.iter().filter_map(|(name, e)| {
+            let lease = &e.lease;
             Some((
                 lease_name::heartbeat_node(name)?,
                 lease
@@ -262,44 +357,100 @@ mod tests {
         }
     }
 
+    /// The holder the Lease of 192.0.2.1 names in `book`, empty when released.
+    fn holder_of(book: &LeaseBook) -> String {
+        book.holders()[&"192.0.2.1".parse().unwrap()]
+            .clone()
+            .unwrap_or_default()
+    }
+
+    const IP: &str = "ferrolb-ip4-192-0-2-1";
+
     #[test]
     fn a_trailing_watch_event_does_not_undo_a_newer_write() {
         let mut book = LeaseBook::default();
-        book.record(lease("ferrolb-ip4-192-0-2-1", "20", Some("node-a")));
-        book.record(lease("ferrolb-ip4-192-0-2-1", "15", None));
-        assert_eq!(
-            book.holders()[&"192.0.2.1".parse().unwrap()].as_deref(),
-            Some("node-a")
-        );
+        book.record_watched(lease(IP, "9", None));
+        book.record_own(lease(IP, "10", Some("node-a")));
+        book.record_watched(lease(IP, "9", None));
+        assert_eq!(holder_of(&book), "node-a");
+    }
+
+    #[test]
+    fn a_trailing_watch_event_with_an_opaque_version_does_not_undo_a_write() {
+        let mut book = LeaseBook::default();
+        book.record_own(lease(IP, "rv-b", Some("node-a")));
+        book.record_watched(lease(IP, "rv-a", None));
+        assert_eq!(holder_of(&book), "node-a");
+    }
+
+    #[test]
+    fn watch_events_are_taken_in_arrival_order_whatever_their_versions_look_like() {
+        let mut book = LeaseBook::default();
+        book.record_watched(lease(IP, "100", Some("node-a")));
+        book.record_watched(lease(IP, "99", Some("node-b")));
+        assert_eq!(holder_of(&book), "node-b");
+    }
+
+    #[test]
+    fn after_the_watch_delivers_a_write_later_writes_of_others_are_taken() {
+        let mut book = LeaseBook::default();
+        book.record_own(lease(IP, "50", Some("node-a")));
+        book.record_watched(lease(IP, "49", None));
+        book.record_watched(lease(IP, "50", Some("node-a")));
+        book.record_watched(lease(IP, "7", Some("node-b")));
+        assert_eq!(holder_of(&book), "node-b");
+    }
+
+    #[test]
+    fn a_write_response_the_watch_already_passed_is_ignored() {
+        let mut book = LeaseBook::default();
+        book.record_watched(lease(IP, "11", Some("node-a")));
+        book.record_watched(lease(IP, "2", Some("node-b")));
+        book.record_own(lease(IP, "11", Some("node-a")));
+        assert_eq!(holder_of(&book), "node-b");
+        book.record_watched(lease(IP, "3", Some("node-c")));
+        assert_eq!(holder_of(&book), "node-c");
     }
 
     #[test]
     fn holders_and_heartbeats_are_told_apart_by_name() {
         let mut book = LeaseBook::default();
-        book.record(lease("ferrolb-ip4-192-0-2-1", "1", Some("node-a")));
-        book.record(lease(
+        book.record_watched(lease(IP, "1", Some("node-a")));
+        book.record_watched(lease(
             "ferrolb-ip6-20010db8000000000000000000000001",
             "2",
             None,
         ));
-        book.record(lease("ferrolb-speaker-node-a", "3", Some("node-a")));
-        book.record(lease("ferrolb-speaker-node-b", "4", None));
+        book.record_watched(lease("ferrolb-speaker-node-a", "3", Some("node-a")));
+        book.record_watched(lease("ferrolb-speaker-node-b", "4", None));
         assert_eq!(book.holders().len(), 2);
         let beats: Vec<_> = book.heartbeats().collect();
         assert_eq!(beats, [("node-a", "3", false), ("node-b", "4", true)]);
     }
 
     #[test]
-    fn a_relist_drops_deleted_leases_but_keeps_a_newer_own_write() {
+    fn a_relist_drops_deleted_leases_but_keeps_an_own_write_it_predates() {
         let mut book = LeaseBook::default();
-        book.record(lease("ferrolb-ip4-192-0-2-1", "30", Some("node-a")));
-        book.record(lease("ferrolb-ip4-192-0-2-2", "5", Some("node-a")));
-        book.relist(vec![lease("ferrolb-ip4-192-0-2-1", "25", None)]);
+        book.record_watched(lease(IP, "25", None));
+        book.record_own(lease(IP, "30", Some("node-a")));
+        book.record_own(lease("ferrolb-ip4-192-0-2-2", "5", Some("node-a")));
+        book.relist(vec![lease(IP, "25", None)]);
         let holders = book.holders();
         assert_eq!(holders.len(), 1);
-        assert_eq!(
-            holders[&"192.0.2.1".parse().unwrap()].as_deref(),
-            Some("node-a")
-        );
+        assert_eq!(holder_of(&book), "node-a");
+        book.record_watched(lease(IP, "30", Some("node-a")));
+        book.record_watched(lease(IP, "31", Some("node-b")));
+        assert_eq!(holder_of(&book), "node-b");
+    }
+
+    #[test]
+    fn a_relist_with_a_version_never_seen_replaces_an_own_write() {
+        let mut book = LeaseBook::default();
+        book.record_watched(lease(IP, "25", None));
+        book.record_own(lease(IP, "30", Some("node-a")));
+        book.relist(vec![lease(IP, "12", Some("node-b"))]);
+        assert_eq!(holder_of(&book), "node-b");
+        book.record_watched(lease(IP, "13", Some("node-c")));
+        assert_eq!(holder_of(&book), "node-c");
     }
 }

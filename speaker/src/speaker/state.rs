@@ -71,7 +71,7 @@ impl Election {
 
     pub(super) fn on_lease_event(&mut self, event: LeaseEvent, now: Instant) {
         match event {
-            LeaseEvent::Applied(lease) => self.book.record(*lease),
+            LeaseEvent::Applied(lease) => self.book.record_watched(*lease),
             LeaseEvent::Deleted(name) => {
                 if let Some(node) = lease_name::heartbeat_node(&name) {
                     self.liveness.forget(node);
@@ -92,7 +92,7 @@ impl Election {
         match beat {
             Some(lease) => {
                 self.last_heartbeat = Some(lease.clone());
-                self.book.record(lease);
+                self.book.record_own(lease);
                 self.touch.set(Some(true), None, now);
                 self.observe_heartbeats(now);
             }
@@ -110,7 +110,7 @@ impl Election {
         }
         tracing::info!(ip = %conflict.ip, mac = %conflict.mac, "another node announces an IP this node holds");
         match self.writer.get(&name).await {
-            Ok(Some(lease)) => self.book.record(lease),
+            Ok(Some(lease)) => self.book.record_own(lease),
             Ok(None) => self.book.remove(&name),
             Err(_) => {
                 self.yielded.insert(conflict.ip);
@@ -161,7 +161,7 @@ impl Election {
                 Ok(Written::Won(lease)) => {
                     tracing::info!(%ip, "released");
                     self.metrics.ownership_changed("released");
-                    self.book.record(*lease);
+                    self.book.record_own(*lease);
                 }
                 Ok(Written::Lost) => {
                     // Someone wrote the Lease since this node read it; if it still names this
@@ -174,7 +174,7 @@ impl Election {
                     {
                         tracing::info!(%ip, "released");
                         self.metrics.ownership_changed("released");
-                        self.book.record(*lease);
+                        self.book.record_own(*lease);
                     }
                 }
                 Err(e) => {
@@ -210,7 +210,7 @@ impl Election {
                 Ok(Written::Won(lease)) => {
                     tracing::info!(%ip, "acquired");
                     self.metrics.ownership_changed("acquired");
-                    self.book.record(*lease);
+                    self.book.record_own(*lease);
                     won = true;
                 }
                 Ok(Written::Lost) => self.refresh(ip).await,
@@ -226,7 +226,7 @@ impl Election {
     pub(super) async fn refresh(&mut self, ip: IpAddr) {
         let name = lease_name::for_ip(ip);
         match self.writer.get(&name).await {
-            Ok(Some(lease)) => self.book.record(lease),
+            Ok(Some(lease)) => self.book.record_own(lease),
             Ok(None) => self.book.remove(&name),
             Err(_) => {}
         }
