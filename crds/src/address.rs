@@ -8,6 +8,11 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use crate::rules::pool::{
+    ADDRESS_INVALID, ADDRESS_MISSING, EMPTY, FAMILIES_DIFFER, NOT_AN_ENTRY, NOT_AN_IP,
+    PREFIX_NOT_A_NUMBER, PREFIX_TOO_LONG, SINGLE_ADDRESS, START_AFTER_END,
+};
+
 /// The address family of an IP or a range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
@@ -75,9 +80,9 @@ pub struct AddressRange {
     last: u128,
 }
 
-/// Why an address entry does not parse.
+/// Why an address entry does not parse, in the words of [`crate::rules::pool`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("address {entry:?} is invalid: {reason}")]
+#[error("{}", ADDRESS_INVALID.fill(&[&self.entry, &self.reason]))]
 pub struct AddressError {
     /// The entry as the user wrote it.
     pub entry: String,
@@ -89,15 +94,16 @@ impl AddressRange {
     /// The range from `first` to `last`, both included; they must be of one family, in order.
     pub fn new(first: IpAddr, last: IpAddr) -> Result<Self, String> {
         if Family::of(first) != Family::of(last) {
-            return Err(format!(
-                "start {first} is {} but end {last} is {}",
-                Family::of(first),
-                Family::of(last)
-            ));
+            return Err(FAMILIES_DIFFER.fill(&[
+                &first,
+                &Family::of(first),
+                &last,
+                &Family::of(last),
+            ]));
         }
         let (a, b) = (ip_to_int(first), ip_to_int(last));
         if a > b {
-            return Err(format!("start {first} is after end {last}"));
+            return Err(START_AFTER_END.fill(&[&first, &last]));
         }
         Ok(Self {
             family: Family::of(first),
@@ -110,7 +116,7 @@ impl AddressRange {
     pub fn cidr(network: IpAddr, prefix: u8) -> Result<Self, String> {
         let family = Family::of(network);
         if prefix > family.bits() {
-            return Err(format!("prefix length {prefix} exceeds {}", family.bits()));
+            return Err(PREFIX_TOO_LONG.fill(&[&prefix, &family.bits()]));
         }
         let host_bits = u32::from(family.bits() - prefix);
         let host_mask = if host_bits == 128 {
@@ -227,14 +233,14 @@ impl FromStr for AddressRange {
         };
         let text = entry.trim();
         if text.is_empty() {
-            return Err(fail("it is empty".into()));
+            return Err(fail(EMPTY.fill(&[])));
         }
         if let Some((network, prefix)) = text.split_once('/') {
             let network = parse_ip(network.trim()).map_err(fail)?;
             let prefix = prefix.trim();
             let prefix: u8 = prefix
                 .parse()
-                .map_err(|_| fail(format!("prefix length {prefix:?} is not a number")))?;
+                .map_err(|_| fail(PREFIX_NOT_A_NUMBER.fill(&[&prefix])))?;
             return AddressRange::cidr(network, prefix).map_err(fail);
         }
         if let Some((start, end)) = split_range(text) {
@@ -243,12 +249,8 @@ impl FromStr for AddressRange {
             return AddressRange::new(first, last).map_err(fail);
         }
         match parse_ip(text) {
-            Ok(_) => Err(fail(
-                "a single address needs a prefix length (/32 or /128) or a range".into(),
-            )),
-            Err(reason) => Err(fail(format!(
-                "{reason}; expected a CIDR such as 192.168.10.0/24 or a range such as 192.168.10.1-192.168.10.9"
-            ))),
+            Ok(_) => Err(fail(SINGLE_ADDRESS.fill(&[]))),
+            Err(reason) => Err(fail(NOT_AN_ENTRY.fill(&[&reason]))),
         }
     }
 }
@@ -261,10 +263,19 @@ fn split_range(text: &str) -> Option<(&str, &str)> {
 
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
     if text.is_empty() {
-        return Err("an address is missing".into());
+        return Err(ADDRESS_MISSING.fill(&[]));
     }
-    text.parse::<IpAddr>()
-        .map_err(|_| format!("{text:?} is not an IP address"))
+    parse_kubernetes_ip(text).ok_or_else(|| NOT_AN_IP.fill(&[&text]))
+}
+
+/// An IP address as Kubernetes reads one (its CEL `ip()`, so the CRDs and the webhook agree):
+/// an IPv4 or IPv6 address without zone, and not an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`),
+/// which names an IPv4 address in the IPv6 family.
+pub fn parse_kubernetes_ip(text: &str) -> Option<IpAddr> {
+    match text.parse::<IpAddr>().ok()? {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => None,
+        ip => Some(ip),
+    }
 }
 
 impl fmt::Display for AddressRange {

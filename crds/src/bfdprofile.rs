@@ -27,6 +27,7 @@ metallb_kind! {
 /// BFDProfileSpec defines the timers and modes of a BFD session.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::rules::bfd::spec)]
 pub struct BFDProfileSpec {
     /// The minimum interval, in milliseconds, at which this system can receive control
     /// packets. Defaults to 300ms.

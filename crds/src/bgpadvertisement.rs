@@ -28,6 +28,7 @@ metallb_kind! {
 /// BGPAdvertisementSpec defines how the selected pools are advertised over BGP.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::rules::advertisement::bgp_spec)]
 pub struct BGPAdvertisementSpec {
     /// The aggregation-length advertisement option lets you "roll up" the /32s into a larger
     /// prefix. Defaults to 32. Works for IPv4 addresses.

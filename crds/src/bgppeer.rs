@@ -32,19 +32,23 @@ pub mod v1beta2 {
     /// BGPPeerSpec defines the desired state of a BGP session.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
     #[serde(rename_all = "camelCase")]
+    #[schemars(transform = crate::rules::peer::v1beta2_spec)]
     pub struct BGPPeerSpec {
         /// AS number to use for the local end of the session.
         #[serde(rename = "myASN")]
+        #[schemars(range(max = 4294967295u32))]
         pub my_asn: u32,
 
         /// AS number to expect from the remote end of the session. peerASN and dynamicASN are
         /// mutually exclusive and one of them must be specified.
         #[serde(rename = "peerASN", default, skip_serializing_if = "is_zero")]
+        #[schemars(range(max = 4294967295u32))]
         pub peer_asn: u32,
 
         /// Advertises a different local AS number to this peer (BGP local-as). Not supported
         /// by the native speaker.
         #[serde(rename = "localASN", default, skip_serializing_if = "is_zero")]
+        #[schemars(range(max = 4294967295u32))]
         pub local_asn: u32,
 
         /// Detects the peer's AS number instead of setting peerASN: `internal` accepts only
@@ -180,12 +184,15 @@ pub mod v1beta1 {
     /// BGPPeerSpec defines the desired state of a BGP session (deprecated version).
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
     #[serde(rename_all = "camelCase")]
+    #[schemars(transform = crate::rules::peer::v1beta1_spec)]
     pub struct BGPPeerSpec {
         /// AS number to use for the local end of the session.
         #[serde(rename = "myASN")]
+        #[schemars(range(max = 4294967295u32))]
         pub my_asn: u32,
         /// AS number to expect from the remote end of the session.
         #[serde(rename = "peerASN")]
+        #[schemars(range(max = 4294967295u32))]
         pub peer_asn: u32,
         /// Address to dial when establishing the session.
         pub peer_address: String,

@@ -20,6 +20,7 @@ metallb_kind! {
 
 /// CommunitySpec lists the aliases.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::rules::community::community_spec)]
 pub struct CommunitySpec {
     /// The aliases defined by this object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

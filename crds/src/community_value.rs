@@ -5,6 +5,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::rules::community::{
+    COMMUNITY_INVALID, LARGE_NEEDS_THREE_NUMBERS, NOT_A_16_BIT_NUMBER, NOT_A_32_BIT_NUMBER,
+    STANDARD_NEEDS_TWO_NUMBERS,
+};
+
 /// One BGP community value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommunityValue {
@@ -24,32 +29,25 @@ impl FromStr for CommunityValue {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let fail = |why: &str| {
-            format!(
-                "community {text:?} is invalid: {why}; expected a standard community such as \
-                 65000:100 or a large community such as large:65000:1:2"
-            )
-        };
+        let fail = |why: String| COMMUNITY_INVALID.fill(&[&text, &why]);
         if let Some(rest) = text.strip_prefix("large:") {
             let parts: Vec<&str> = rest.split(':').collect();
             let [a, b, c] = parts[..] else {
-                return Err(fail("a large community has three numbers after \"large:\""));
+                return Err(fail(LARGE_NEEDS_THREE_NUMBERS.fill(&[])));
             };
             let n = |s: &str| {
                 s.parse::<u32>()
-                    .map_err(|_| fail(&format!("{s:?} is not a number from 0 to 4294967295")))
+                    .map_err(|_| fail(NOT_A_32_BIT_NUMBER.fill(&[&s])))
             };
             return Ok(CommunityValue::Large(n(a)?, n(b)?, n(c)?));
         }
         let parts: Vec<&str> = text.split(':').collect();
         let [a, b] = parts[..] else {
-            return Err(fail(
-                "a standard community has two numbers separated by ':'",
-            ));
+            return Err(fail(STANDARD_NEEDS_TWO_NUMBERS.fill(&[])));
         };
         let n = |s: &str| {
             s.parse::<u16>()
-                .map_err(|_| fail(&format!("{s:?} is not a number from 0 to 65535")))
+                .map_err(|_| fail(NOT_A_16_BIT_NUMBER.fill(&[&s])))
         };
         Ok(CommunityValue::Standard(n(a)?, n(b)?))
     }

@@ -38,6 +38,7 @@ pub struct IPAddressPoolSpec {
     /// ranges in a single pool, they will all share the same settings. Each range can be either
     /// a CIDR prefix (`192.168.10.0/24`, `fc00:f853:ccd:e799::/124`) or an explicit start-end
     /// range of IPs (`192.168.9.1-192.168.9.5`). IPv4 and IPv6 entries may be mixed.
+    #[schemars(transform = crate::rules::pool::addresses)]
     pub addresses: Vec<String>,
 
     /// AutoAssign lets ferrolb allocate addresses from this pool to any Service that does not
@@ -68,6 +69,7 @@ pub struct IPAddressPoolSpec {
 /// ServiceAllocation says which Services a pool is meant for and how it ranks among pools.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::rules::pool::service_allocation)]
 pub struct ServiceAllocation {
     /// Priority of the pool among the pools a Service matches: lower values are tried first;
     /// 0 (or unset) means the pool is tried after all pools that set a priority.

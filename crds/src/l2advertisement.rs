@@ -28,6 +28,7 @@ metallb_kind! {
 /// L2AdvertisementSpec defines what is announced via L2, and from where.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::rules::advertisement::l2_spec)]
 pub struct L2AdvertisementSpec {
     /// The IPAddressPools to advertise via this advertisement, selected by name.
     #[serde(

@@ -4,8 +4,9 @@
 //! names, defaults and ranges, so a user's MetalLB YAML applies and reads back unchanged. The
 //! CustomResourceDefinitions are generated from these types ([`manifest`]) and checked in under
 //! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
-//! a Service asks for; [`service_class`] decides which Services ferrolb serves. Nothing here
-//! does I/O.
+//! a Service asks for; [`service_class`] decides which Services ferrolb serves; [`rules`] holds
+//! the rules that need only the object, worded once for the webhook and the CRDs' CEL rules.
+//! Nothing here does I/O.
 
 pub mod address;
 pub mod annotations;
@@ -20,6 +21,7 @@ pub mod ipaddresspool;
 pub mod l2advertisement;
 pub mod manifest;
 pub mod resource;
+pub mod rules;
 pub mod selector;
 pub mod service_class;
 pub mod servicestatus;
@@ -40,7 +42,7 @@ pub const DEFAULT_NAMESPACE: &str = "metallb-system";
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("address {:?} in IPAddressPool {pool:?} is invalid: {}", source.entry, source.reason)]
+    #[error("{}", rules::pool::ADDRESS_IN_POOL_INVALID.fill(&[&.source.entry, .pool, &.source.reason]))]
     PoolAddress { pool: String, source: AddressError },
     #[error("cannot render the CustomResourceDefinitions as YAML: {0}")]
     RenderCrds(#[from] serde_yaml::Error),

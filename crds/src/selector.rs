@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
+use crate::rules::selector::{NEEDS_VALUES, TAKES_NO_VALUES, UNKNOWN_OPERATOR};
+use crate::rules::wording::quote_list;
+
 /// Why a selector is invalid, as a lowercase sentence naming the key, value or operator.
 pub fn validate(selector: &LabelSelector) -> Result<(), String> {
     for (key, value) in selector.match_labels.iter().flatten() {
@@ -19,10 +22,7 @@ pub fn validate(selector: &LabelSelector) -> Result<(), String> {
         match requirement.operator.as_str() {
             "In" | "NotIn" => {
                 if values.is_empty() {
-                    return Err(format!(
-                        "operator {:?} on key {:?} needs at least one value",
-                        requirement.operator, requirement.key
-                    ));
+                    return Err(NEEDS_VALUES.fill(&[&requirement.operator, &requirement.key]));
                 }
                 for value in values {
                     label_value(&requirement.key, value)?;
@@ -30,17 +30,15 @@ pub fn validate(selector: &LabelSelector) -> Result<(), String> {
             }
             "Exists" | "DoesNotExist" => {
                 if !values.is_empty() {
-                    return Err(format!(
-                        "operator {:?} on key {:?} takes no values, got {values:?}",
-                        requirement.operator, requirement.key
-                    ));
+                    return Err(TAKES_NO_VALUES.fill(&[
+                        &requirement.operator,
+                        &requirement.key,
+                        &quote_list(values),
+                    ]));
                 }
             }
             other => {
-                return Err(format!(
-                    "operator {other:?} on key {:?} is not one of In, NotIn, Exists, DoesNotExist",
-                    requirement.key
-                ));
+                return Err(UNKNOWN_OPERATOR.fill(&[&other, &requirement.key]));
             }
         }
     }

@@ -104,6 +104,22 @@ fn overlap_is_detected_within_a_family_only() {
 }
 
 #[test]
+fn an_ipv4_mapped_ipv6_address_is_refused_as_kubernetes_refuses_it() {
+    assert_eq!(
+        "::ffff:192.0.2.1/128"
+            .parse::<AddressRange>()
+            .unwrap_err()
+            .to_string(),
+        r#"address "::ffff:192.0.2.1/128" is invalid: "::ffff:192.0.2.1" is not an IP address"#
+    );
+    assert_eq!(parse_kubernetes_ip("::ffff:c000:201"), None);
+    assert_eq!(
+        parse_kubernetes_ip("2001:db8::192.0.2.1"),
+        Some(ip("2001:db8::c000:201"))
+    );
+}
+
+#[test]
 fn contains_checks_family_and_bounds() {
     let r = range("192.168.1.240-192.168.1.250");
     assert!(r.contains(ip("192.168.1.240")));

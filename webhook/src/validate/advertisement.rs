@@ -2,11 +2,16 @@
 //! selectors, aggregation lengths in range and not shorter than any selected pool's prefix,
 //! serviceSelectors only with the default aggregation lengths, well-formed communities, and no
 //! two advertisements setting different localPref for the same pool, nodes and peers. Pools,
-//! peers and community aliases that do not exist are warnings: they may be created next.
+//! peers and community aliases that do not exist are warnings: they may be created next. The
+//! rules within one object use the words of [`ferrolb_crds::rules`], which the CRD's CEL rules
+//! say too.
 
 use ferrolb_crds::address::{AddressRange, Family};
 use ferrolb_crds::bgpadvertisement::BGPAdvertisementSpec;
 use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
+use ferrolb_crds::rules::advertisement::{
+    AGGREGATION_LENGTH_OUT_OF_RANGE, AGGREGATION_LENGTHS, SERVICE_SELECTORS_NEED_DEFAULT_LENGTHS,
+};
 use ferrolb_crds::{BGPAdvertisement, IPAddressPool, L2Advertisement};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -112,21 +117,20 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
 
     let (v4, v6) = (spec.aggregation_length(), spec.aggregation_length_v6());
     let mut lengths_valid = true;
-    for (field, length, max) in [
-        ("aggregationLength", v4, 32),
-        ("aggregationLengthV6", v6, 128),
-    ] {
+    for ((field, max), length) in AGGREGATION_LENGTHS.into_iter().zip([v4, v6]) {
         if !(0..=max).contains(&length) {
             lengths_valid = false;
             verdict.deny(format!(
-                "{object}: {field} {length} is invalid: it must be from 0 to {max}"
+                "{object}: {}",
+                AGGREGATION_LENGTH_OUT_OF_RANGE.fill(&[&field, &length, &max])
             ));
         }
     }
-    if !spec.service_selectors.is_empty() && (v4 != 32 || v6 != 128) {
+    let [(_, default_v4), (_, default_v6)] = AGGREGATION_LENGTHS;
+    if !spec.service_selectors.is_empty() && (v4 != default_v4 || v6 != default_v6) {
         verdict.deny(format!(
-            "{object}: serviceSelectors can only be used with the default aggregation lengths \
-             (aggregationLength 32, aggregationLengthV6 128), not {v4} and {v6}"
+            "{object}: {}",
+            SERVICE_SELECTORS_NEED_DEFAULT_LENGTHS.fill(&[&v4, &v6])
         ));
     }
     if lengths_valid {

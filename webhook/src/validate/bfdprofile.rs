@@ -1,7 +1,9 @@
-//! BFDProfile rules: timers and counts within the ranges BFD implementations accept, and no
+//! BFDProfile rules: timers and counts within the ranges BFD implementations accept (the
+//! ranges and words of [`ferrolb_crds::rules::bfd`], which the CRD's CEL rules say too), and no
 //! deletion while a BGPPeer still names the profile.
 
 use ferrolb_crds::BFDProfile;
+use ferrolb_crds::rules::bfd::{OUT_OF_RANGE, RANGES};
 
 use super::{Verdict, describe, require_namespace};
 use crate::cluster::Cluster;
@@ -17,18 +19,26 @@ pub fn validate(profile: &BFDProfile, cluster: &Cluster) -> Verdict {
         profile.metadata.namespace.as_deref(),
     );
     let spec = &profile.spec;
-    for (field, value, min, max, unit) in [
-        ("receiveInterval", spec.receive_interval, 10, 60000, "ms"),
-        ("transmitInterval", spec.transmit_interval, 10, 60000, "ms"),
-        ("echoInterval", spec.echo_interval, 10, 60000, "ms"),
-        ("detectMultiplier", spec.detect_multiplier, 2, 255, ""),
-        ("minimumTtl", spec.minimum_ttl, 1, 254, ""),
-    ] {
+    for (field, min, max, unit) in RANGES {
+        let value = match field {
+            "receiveInterval" => spec.receive_interval,
+            "transmitInterval" => spec.transmit_interval,
+            "echoInterval" => spec.echo_interval,
+            "detectMultiplier" => spec.detect_multiplier,
+            "minimumTtl" => spec.minimum_ttl,
+            other => unreachable!("BFDProfile has no bounded field {other}"),
+        };
         if let Some(value) = value
             && !(min..=max).contains(&value)
         {
             verdict.deny(format!(
-                "{object}: {field} {value}{unit} is out of range: it must be from {min}{unit} to {max}{unit}"
+                "{object}: {}",
+                OUT_OF_RANGE.fill(&[
+                    &field,
+                    &format!("{value}{unit}"),
+                    &format!("{min}{unit}"),
+                    &format!("{max}{unit}"),
+                ])
             ));
         }
     }

@@ -1,9 +1,13 @@
 //! Community rules: every alias has a name that cannot be mistaken for a value, a value that
 //! parses as a standard or large BGP community, and a name no other alias uses, in this object
-//! or in any other Community of the namespace.
+//! or in any other Community of the namespace. The rules within one object use the words of
+//! [`ferrolb_crds::rules::community`], which the CRD's CEL rules say too.
 
 use ferrolb_crds::Community;
 use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
+use ferrolb_crds::rules::community::{
+    ALIAS_DEFINED_TWICE, ALIAS_NAME_HAS_COLON, ALIAS_VALUE_INVALID, ALIAS_WITHOUT_NAME,
+};
 
 use super::{Verdict, describe, require_namespace};
 use crate::cluster::Cluster;
@@ -22,20 +26,23 @@ pub fn validate(community: &Community, cluster: &Cluster) -> Verdict {
     let aliases = &community.spec.communities;
     for (i, alias) in aliases.iter().enumerate() {
         if alias.name.is_empty() {
-            verdict.deny(format!("{object}: communities[{i}] has no name"));
+            verdict.deny(format!("{object}: {}", ALIAS_WITHOUT_NAME.fill(&[&i])));
         } else if looks_like_value(&alias.name) {
             verdict.deny(format!(
-                "{object}: alias name {:?} contains ':'; names with a colon read as community values",
-                alias.name
+                "{object}: {}",
+                ALIAS_NAME_HAS_COLON.fill(&[&alias.name])
             ));
         }
         if let Err(why) = alias.value.parse::<CommunityValue>() {
-            verdict.deny(format!("{object}: alias {:?}: {why}", alias.name));
+            verdict.deny(format!(
+                "{object}: {}",
+                ALIAS_VALUE_INVALID.fill(&[&alias.name, &why])
+            ));
         }
         if aliases[..i].iter().any(|a| a.name == alias.name) && !alias.name.is_empty() {
             verdict.deny(format!(
-                "{object}: alias {:?} is defined more than once",
-                alias.name
+                "{object}: {}",
+                ALIAS_DEFINED_TWICE.fill(&[&alias.name])
             ));
         }
         for (other_name, other) in cluster.communities.iter() {

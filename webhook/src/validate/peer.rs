@@ -2,19 +2,23 @@
 //! exactly one of peerASN and dynamicASN; exactly one of peerAddress and interface; valid IPs
 //! for peerAddress, sourceAddress and routerID; holdTime 0 or at least 3s and keepaliveTime not
 //! above it; connectTime whole seconds; no ebgpMultiHop on iBGP; not both password and
-//! passwordSecret. A BFD profile that does not exist is a warning.
+//! passwordSecret; valid node selectors. A BFD profile that does not exist is a warning. The
+//! words of every rule but the last are [`ferrolb_crds::rules`]', which the CRD's CEL rules say
+//! too.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
+use ferrolb_crds::address::parse_kubernetes_ip;
 use ferrolb_crds::bgppeer::v1beta2::{BGPPeer, BGPPeerSpec, DynamicAsnMode};
 use ferrolb_crds::duration;
+use ferrolb_crds::rules::peer::{
+    ADDRESS_BOTH, ADDRESS_NEITHER, ASN_BOTH, ASN_NEITHER, CONNECT_TIME_INVALID, DEFAULT_HOLD_TIME,
+    HOLD_TIME_TOO_SHORT, IN_FIELD, KEEPALIVE_ABOVE_HOLD_TIME, MULTIHOP_ON_IBGP, MY_ASN_MISSING,
+    NOT_AN_IP, PASSWORD_BOTH, ROUTER_ID_NOT_IPV4,
+};
 
-use super::{Verdict, describe, require_namespace};
+use super::{Verdict, describe, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
-
-/// The hold time a peer gets when it sets none, as in MetalLB.
-const DEFAULT_HOLD_TIME: Duration = Duration::from_secs(90);
 
 /// Validates a BGPPeer (v1beta2, or v1beta1 converted) being created or updated.
 pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {
@@ -30,41 +34,37 @@ pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {
     let mut deny = |reason: String| verdict.deny(format!("{object}: {reason}"));
 
     if spec.my_asn == 0 {
-        deny("myASN is missing; set the AS number of the local end".into());
+        deny(MY_ASN_MISSING.fill(&[]));
     }
     match (spec.peer_asn != 0, spec.dynamic_asn.is_some()) {
-        (true, true) => deny("peerASN and dynamicASN are mutually exclusive; set only one".into()),
-        (false, false) => deny("one of peerASN and dynamicASN must be set".into()),
+        (true, true) => deny(ASN_BOTH.fill(&[])),
+        (false, false) => deny(ASN_NEITHER.fill(&[])),
         _ => {}
     }
     match (spec.peer_address.is_empty(), spec.interface.is_empty()) {
-        (false, false) => {
-            deny("peerAddress and interface are mutually exclusive; set only one".into())
-        }
-        (true, true) => deny("one of peerAddress and interface must be set".into()),
+        (false, false) => deny(ADDRESS_BOTH.fill(&[])),
+        (true, true) => deny(ADDRESS_NEITHER.fill(&[])),
         _ => {}
     }
     for (field, value) in [
         ("peerAddress", &spec.peer_address),
         ("sourceAddress", &spec.source_address),
     ] {
-        if !value.is_empty() && value.parse::<IpAddr>().is_err() {
-            deny(format!("{field} {value:?} is not a valid IP address"));
+        if !value.is_empty() && parse_kubernetes_ip(value).is_none() {
+            deny(NOT_AN_IP.fill(&[&field, value]));
         }
     }
     if !spec.router_id.is_empty() && spec.router_id.parse::<std::net::Ipv4Addr>().is_err() {
-        deny(format!(
-            "routerID {:?} is not a valid IPv4 address",
-            spec.router_id
-        ));
+        deny(ROUTER_ID_NOT_IPV4.fill(&[&spec.router_id]));
     }
     timers(spec, &mut deny);
     if spec.ebgp_multi_hop && is_ibgp(spec) {
-        deny("ebgpMultiHop cannot be set on an iBGP session (peerASN equals myASN)".into());
+        deny(MULTIHOP_ON_IBGP.fill(&[]));
     }
     if !spec.password.is_empty() && spec.password_secret.is_some() {
-        deny("password and passwordSecret are mutually exclusive; set only one".into());
+        deny(PASSWORD_BOTH.fill(&[]));
     }
+    valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
     if !spec.bfd_profile.is_empty() && !cluster.bfd_profiles.contains_key(&spec.bfd_profile) {
         verdict.warn(format!(
             "{object}: BFDProfile {:?} does not exist in namespace {}; the session runs without BFD until it is created",
@@ -83,7 +83,7 @@ fn timers(spec: &BGPPeerSpec, deny: &mut impl FnMut(String)) {
     let parsed = |field: &str, value: &Option<String>, deny: &mut dyn FnMut(String)| {
         let text = value.as_deref()?;
         duration::parse(text)
-            .map_err(|why| deny(format!("{field}: {why}")))
+            .map_err(|why| deny(IN_FIELD.fill(&[&field, &why])))
             .ok()
     };
     let hold = parsed("holdTime", &spec.hold_time, deny);
@@ -92,24 +92,23 @@ fn timers(spec: &BGPPeerSpec, deny: &mut impl FnMut(String)) {
         && !hold.is_zero()
         && hold < Duration::from_secs(3)
     {
-        deny(format!(
-            "holdTime {hold:?} is invalid: it must be 0 or at least 3s"
-        ));
+        deny(HOLD_TIME_TOO_SHORT.fill(&[&duration::show(hold)]));
     }
     if let Some(keepalive) = keepalive {
-        let hold_in_effect = hold.unwrap_or(DEFAULT_HOLD_TIME);
+        let hold_in_effect = hold.unwrap_or_else(|| {
+            duration::parse(DEFAULT_HOLD_TIME).expect("the default hold time parses")
+        });
         if keepalive > hold_in_effect {
-            deny(format!(
-                "keepaliveTime {keepalive:?} is greater than holdTime {hold_in_effect:?}"
-            ));
+            deny(
+                KEEPALIVE_ABOVE_HOLD_TIME
+                    .fill(&[&duration::show(keepalive), &duration::show(hold_in_effect)]),
+            );
         }
     }
     if let Some(connect) = parsed("connectTime", &spec.connect_time, deny)
         && (connect.subsec_nanos() != 0 || !(1..=65535).contains(&connect.as_secs()))
     {
-        deny(format!(
-            "connectTime {connect:?} is invalid: it must be a whole number of seconds from 1s to 65535s"
-        ));
+        deny(CONNECT_TIME_INVALID.fill(&[&duration::show(connect)]));
     }
 }
 

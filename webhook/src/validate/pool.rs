@@ -2,10 +2,12 @@
 //! pool or of any other pool (found through the [`PoolIndex`](crate::pool_index::PoolIndex),
 //! not by walking all pools); serviceAllocation lists no namespace or selector twice and its
 //! selectors are valid; and the pool does not break the aggregation length of a
-//! BGPAdvertisement that selects it.
+//! BGPAdvertisement that selects it. The rules within one pool use the words of
+//! [`ferrolb_crds::rules::pool`], which the CRD's CEL rules say too.
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::AddressRange;
+use ferrolb_crds::rules::pool::NO_ADDRESSES;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
@@ -23,9 +25,7 @@ pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {
     );
 
     if pool.spec.addresses.is_empty() {
-        verdict.deny(format!(
-            "{object}: addresses is empty; list at least one CIDR or range"
-        ));
+        verdict.deny(format!("{object}: {}", NO_ADDRESSES.fill(&[])));
     }
     let mut entries: Vec<(AddressRange, &str)> = Vec::new();
     for text in &pool.spec.addresses {

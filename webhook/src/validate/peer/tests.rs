@@ -218,3 +218,26 @@ fn a_missing_bfd_profile_is_a_warning() {
         ]
     );
 }
+
+#[test]
+fn an_invalid_node_selector_is_denied_naming_the_operator() {
+    let selector = k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+        match_expressions: Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+                key: "zone".into(),
+                operator: "Equals".into(),
+                values: Some(vec!["a".into()]),
+            },
+        ]),
+        ..Default::default()
+    };
+    assert_eq!(
+        denials(BGPPeerSpec {
+            node_selectors: vec![selector],
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": nodeSelectors[0] is invalid: operator "Equals" on key "zone" is not one of In, NotIn, Exists, DoesNotExist"#
+        ]
+    );
+}
