@@ -1,6 +1,7 @@
 //! The harness of ferrolb's integration suites: a real control plane per test binary
-//! ([`control_plane`]), `kubectl` against it ([`kubectl`]), and the YAML documents users wrote
-//! in the seed documents ([`seeds`]).
+//! ([`control_plane`]), `kubectl` against it ([`kubectl`]), EndpointSlices as the endpoint-slice
+//! controller writes them ([`endpoint_slices`]), and users' MetalLB YAML, checked in under
+//! `examples/metallb/` ([`seeds`]).
 //!
 //! Each suite under `tests/tests/` starts its own etcd and kube-apiserver on free loopback
 //! ports through `dev/control-plane run`, so suites never see each other's objects; the
