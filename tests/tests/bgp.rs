@@ -284,6 +284,50 @@ async fn an_md5_session_comes_up_with_the_right_password_and_stays_down_with_a_w
 }
 
 #[tokio::test]
+async fn an_md5_session_from_a_secret_stays_established_while_the_api_server_is_unreachable() {
+    let mut world = BgpWorld::start(BgpOptions {
+        nodes: 1,
+        router_password: Some("lab-secret".into()),
+        ..BgpOptions::default()
+    })
+    .await;
+    world.password_secret("bgp-password", "lab-secret").await;
+    let router = IpAddr::from(world.world.lab.client.ipv4);
+    let mut spec = world.peer_spec(router);
+    spec["passwordSecret"] = json!({"name": "bgp-password", "namespace": world.world.namespace});
+    world.peer("router", spec).await;
+    world.advertisement("all", json!({})).await;
+    world.service_everywhere("web", &["198.51.100.60"]).await;
+    world.wait_sessions(PATIENCE).await;
+    world
+        .router
+        .wait_paths("198.51.100.60/32", 1, PATIENCE)
+        .await;
+
+    // Longer than the password refresh and a re-plan, when a failed Secret read used to
+    // close the session.
+    let outage = Duration::from_secs(30);
+    let netns = world.world.lab.nodes[0].netns.clone();
+    world.world.relay.cut(&netns);
+    let node = IpAddr::from(world.world.lab.nodes[0].ipv4);
+    let started = Instant::now();
+    while started.elapsed() < outage {
+        let sessions = world.router.sessions();
+        let routes = world.router.routes("198.51.100.60/32");
+        if !sessions[&node].established || routes.is_empty() {
+            world.world.relay.restore(&netns);
+            panic!(
+                "{:?} into the outage the session or its route went away: {sessions:?}, routes {routes:?}",
+                started.elapsed()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    world.world.relay.restore(&netns);
+    assert!(world.router.sessions()[&node].established);
+}
+
+#[tokio::test]
 async fn an_ipv6_service_ip_is_advertised_over_mp_bgp_with_the_nodes_ipv6_next_hops() {
     let world = BgpWorld::start(BgpOptions {
         ipv6: true,

@@ -33,7 +33,7 @@ use crate::model::{Node, Pool, Service};
 use crate::publish_if_changed;
 use crate::status::{DesiredStatus, StatusWriter, publish_status};
 use connection::Routes;
-use passwords::Passwords;
+use passwords::{ApiSecrets, Passwords};
 use peers::PeerSession;
 use plan::{Advertisement, Plan};
 use sessions::Sessions;
@@ -106,7 +106,13 @@ pub async fn run(
 ) {
     let node = config.node_name.clone();
     let mut sessions = Sessions::new(&node, metrics);
-    let mut passwords = Passwords::new(client.clone(), &config.namespace, config.api_timeout);
+    let mut passwords = Passwords::new(
+        ApiSecrets {
+            client: client.clone(),
+            timeout: config.api_timeout,
+        },
+        &config.namespace,
+    );
     let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
     let status = tokio::spawn(publish_status(
         StatusWriter::<ServiceBGPStatus>::new(
@@ -131,7 +137,9 @@ pub async fn run(
         // Only the sessions that can be opened get routes and appear in status.
         let mut usable = BTreeMap::new();
         for (name, session) in wanted {
-            match passwords.resolve(&session).await {
+            let resolved = passwords.resolve(&session).await;
+            problems.extend(resolved.warning);
+            match resolved.password {
                 Ok(password) => {
                     usable.insert(name, (session, password));
                 }
