@@ -2,7 +2,8 @@
 //! Services it serves ([`Eligibility`]), built from an `IPAddressPool` object. A pool that does
 //! not parse is refused whole with a message naming it and the bad value.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::IpAddr;
 
 use ferrolb_crds::IPAddressPool;
@@ -157,22 +158,134 @@ impl Pool {
     }
 }
 
+/// How many overlapping pairs [`overlaps`] names; the rest are counted.
+pub const OVERLAPS_LISTED: usize = 20;
+
 /// Overlaps between pools that slipped past admission: reported, and the allocator never
 /// hands out one address twice regardless, since it tracks addresses, not pools.
+///
+/// Every overlapping pair of address ranges counts (within a pool or between pools), so a
+/// range covering two disjoint ones is reported twice. The first [`OVERLAPS_LISTED`] pairs in
+/// address order are named, one message each, and one more message counts the rest. A sweep
+/// in address order keeps the ranges still open in a heap by last address: each range
+/// overlaps exactly the open ones, so counting costs O(n log n) whatever the number of pairs.
 pub fn overlaps(pools: &[Pool]) -> Vec<String> {
     let mut ranges: Vec<(&AddressRange, &str)> = pools
         .iter()
         .flat_map(|p| p.ranges.iter().map(move |r| (r, p.name.as_str())))
         .collect();
     ranges.sort();
-    ranges
-        .windows(2)
-        .filter(|w| w[0].0.overlaps(w[1].0))
-        .map(|w| {
+    let mut messages = Vec::new();
+    let mut pairs = 0usize;
+    // Open ranges as (last address, index into `ranges`), smallest last address on top.
+    let mut open: BinaryHeap<Reverse<(u128, usize)>> = BinaryHeap::new();
+    for (i, (range, pool)) in ranges.iter().enumerate() {
+        let (first, last) = range.bounds();
+        if i > 0 && ranges[i - 1].0.family() != range.family() {
+            open.clear();
+        }
+        while open.peek().is_some_and(|Reverse((end, _))| *end < first) {
+            open.pop();
+        }
+        pairs += open.len();
+        if messages.len() < OVERLAPS_LISTED && !open.is_empty() {
+            let mut earlier: Vec<usize> = open.iter().map(|Reverse((_, j))| *j).collect();
+            earlier.sort_unstable();
+            for j in earlier.into_iter().take(OVERLAPS_LISTED - messages.len()) {
+                let (other, other_pool) = ranges[j];
+                messages.push(format!(
+                    "IPAddressPool {pool:?} address {range} overlaps with IPAddressPool {other_pool:?} address {other}"
+                ));
+            }
+        }
+        open.push(Reverse((last, i)));
+    }
+    if pairs > messages.len() {
+        messages.push(format!(
+            "IPAddressPool overlaps: {} more overlapping pairs of addresses are not listed",
+            pairs - messages.len()
+        ));
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrolb_crds::ipaddresspool::IPAddressPoolSpec;
+
+    use super::*;
+
+    fn pool(name: &str, addresses: &[&str]) -> Pool {
+        let spec = IPAddressPoolSpec {
+            addresses: addresses.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
+        Pool::from_object(&IPAddressPool::new(name, spec)).unwrap()
+    }
+
+    #[test]
+    fn a_range_covering_two_disjoint_ranges_is_reported_with_each() {
+        let pools = [
+            pool("wide", &["192.0.2.0/24"]),
+            pool("low", &["192.0.2.10-192.0.2.20"]),
+            pool("high", &["192.0.2.100-192.0.2.110"]),
+        ];
+        assert_eq!(
+            overlaps(&pools),
+            [
+                "IPAddressPool \"low\" address 192.0.2.10-192.0.2.20 overlaps with IPAddressPool \"wide\" address 192.0.2.0/24",
+                "IPAddressPool \"high\" address 192.0.2.100-192.0.2.110 overlaps with IPAddressPool \"wide\" address 192.0.2.0/24",
+            ]
+        );
+    }
+
+    #[test]
+    fn three_ranges_sharing_an_address_make_three_pairs() {
+        let pools = [
+            pool("a", &["198.51.100.0/25"]),
+            pool("b", &["198.51.100.64/26"]),
+            pool("c", &["198.51.100.100-198.51.100.120"]),
+        ];
+        let found = overlaps(&pools);
+        assert_eq!(found.len(), 3, "{found:#?}");
+    }
+
+    #[test]
+    fn ranges_of_different_families_or_apart_do_not_overlap() {
+        let pools = [
+            pool("v4", &["192.0.2.0/25", "192.0.2.128/25"]),
+            pool("v6", &["2001:db8::/64"]),
+            pool("v6-next", &["2001:db8:0:1::/64"]),
+        ];
+        assert!(overlaps(&pools).is_empty());
+    }
+
+    #[test]
+    fn overlaps_within_one_pool_are_reported_too() {
+        let found = overlaps(&[pool("p", &["203.0.113.0/24", "203.0.113.7/32"])]);
+        assert_eq!(
+            found,
+            [
+                "IPAddressPool \"p\" address 203.0.113.7/32 overlaps with IPAddressPool \"p\" address 203.0.113.0/24"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huge_configuration_names_the_first_pairs_and_counts_the_rest() {
+        // One /112 over 1,000 one-address pools: 1,000 pairs.
+        let mut pools = vec![pool("wide", &["2001:db8::/112"])];
+        for i in 0..1000u32 {
+            pools.push(pool(&format!("p{i}"), &[&format!("2001:db8::{i:x}/128")]));
+        }
+        let found = overlaps(&pools);
+        assert_eq!(found.len(), OVERLAPS_LISTED + 1);
+        assert_eq!(
+            found[OVERLAPS_LISTED],
             format!(
-                "IPAddressPool {:?} address {} overlaps with IPAddressPool {:?} address {}",
-                w[1].1, w[1].0, w[0].1, w[0].0
+                "IPAddressPool overlaps: {} more overlapping pairs of addresses are not listed",
+                1000 - OVERLAPS_LISTED
             )
-        })
-        .collect()
+        );
+    }
 }
