@@ -9,7 +9,7 @@
 //! before the connection goes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::next_hop;
 use super::peers::PeerSession;
 use super::transport::{self, Dial};
 use crate::metrics::{Metrics, PeerLabel};
@@ -90,22 +91,6 @@ fn router_id_for(node: &str) -> Ipv4Addr {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     Ipv4Addr::from(hash | 0x0100_0000)
-}
-
-/// A global IPv6 address of this host, for the IPv6 next hop of an IPv4 session that also
-/// carries IPv6 routes.
-fn global_ipv6() -> Option<Ipv6Addr> {
-    let text = std::fs::read_to_string("/proc/net/if_inet6").ok()?;
-    text.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [hex, _, _, scope, _, name] = fields[..] else {
-            return None;
-        };
-        if scope != "00" || name == "lo" {
-            return None;
-        }
-        u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
-    })
 }
 
 type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TcpStream>> + Send>>;
@@ -324,7 +309,13 @@ impl Connection {
                     "session established"
                 );
                 let (next_hop_v4, next_hop_v6) = match self.local.map(|l| l.ip()) {
-                    Some(IpAddr::V4(v4)) => (Some(v4), global_ipv6()),
+                    Some(IpAddr::V4(v4)) => {
+                        let peer = match self.dial.peer.ip() {
+                            IpAddr::V4(peer) => peer,
+                            IpAddr::V6(_) => v4,
+                        };
+                        (Some(v4), next_hop::for_ipv4_session(v4, peer))
+                    }
                     Some(IpAddr::V6(v6)) => (None, Some(v6)),
                     None => (None, None),
                 };

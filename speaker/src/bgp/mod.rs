@@ -11,6 +11,7 @@
 //! state machine live in the `ferrolb-bgp` crate.
 
 pub mod connection;
+pub mod next_hop;
 pub mod passwords;
 pub mod peers;
 pub mod plan;
