@@ -1,9 +1,11 @@
 //! Label selectors as Kubernetes reads them: [`validate`] checks one the way the API server
 //! would (keys, values, operators), naming the part at fault; [`matches`] says whether a set
-//! of labels is selected. The webhook validates the selectors of pools and advertisements with
-//! it, and resolves `ipAddressPoolSelectors`; the operator and speaker can match with it.
+//! of labels is selected; [`can_select_together`] says whether two lists of selectors could
+//! both select one object, whatever objects exist. The webhook validates the selectors of
+//! pools and advertisements with it, resolves `ipAddressPoolSelectors`, and finds peers or
+//! advertisements that may apply to the same node; the operator and speaker can match with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
@@ -59,6 +61,69 @@ pub fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> b
             .iter()
             .flatten()
             .all(|r| requirement_matches(r, labels))
+}
+
+/// Whether some set of labels is selected by a selector of `a` and by a selector of `b`; an
+/// empty list selects everything, as a node selector does. Invalid selectors are read as
+/// their valid parts: they are denied on their own.
+pub fn can_select_together(a: &[LabelSelector], b: &[LabelSelector]) -> bool {
+    let everything = [LabelSelector::default()];
+    let a = if a.is_empty() { &everything[..] } else { a };
+    let b = if b.is_empty() { &everything[..] } else { b };
+    a.iter().any(|x| b.iter().any(|y| satisfiable(&[x, y])))
+}
+
+/// What the selectors ask of one label key, all together.
+#[derive(Default)]
+struct KeyConstraint<'a> {
+    present: bool,
+    absent: bool,
+    /// The values it may take, when some requirement lists them.
+    allowed: Option<BTreeSet<&'a str>>,
+    forbidden: BTreeSet<&'a str>,
+}
+
+impl<'a> KeyConstraint<'a> {
+    fn allow_only(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        let values: BTreeSet<&str> = values.into_iter().collect();
+        self.present = true;
+        self.allowed = Some(match self.allowed.take() {
+            Some(before) => before.intersection(&values).copied().collect(),
+            None => values,
+        });
+    }
+
+    fn satisfiable(&self) -> bool {
+        if self.absent {
+            return !self.present;
+        }
+        self.allowed
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|v| !self.forbidden.contains(v)))
+    }
+}
+
+/// Whether one set of labels satisfies every selector of `selectors`. Keys are independent,
+/// and a key constrained only by `Exists` or `NotIn` can always take a fresh value.
+fn satisfiable(selectors: &[&LabelSelector]) -> bool {
+    let mut keys: BTreeMap<&str, KeyConstraint> = BTreeMap::new();
+    for selector in selectors {
+        for (key, value) in selector.match_labels.iter().flatten() {
+            keys.entry(key).or_default().allow_only([value.as_str()]);
+        }
+        for r in selector.match_expressions.iter().flatten() {
+            let constraint = keys.entry(&r.key).or_default();
+            let values = r.values.iter().flatten().map(String::as_str);
+            match r.operator.as_str() {
+                "In" => constraint.allow_only(values),
+                "NotIn" => constraint.forbidden.extend(values),
+                "Exists" => constraint.present = true,
+                "DoesNotExist" => constraint.absent = true,
+                _ => {}
+            }
+        }
+    }
+    keys.values().all(KeyConstraint::satisfiable)
 }
 
 fn requirement_matches(r: &LabelSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
@@ -221,6 +286,62 @@ mod tests {
                 .unwrap_err()
                 .starts_with(r#"label value "east 1" for key "zone" is invalid"#)
         );
+    }
+
+    fn labelled(pairs: &[(&str, &str)]) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(labels(pairs)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn selector_lists_can_select_together_unless_they_contradict_each_other() {
+        let zone_a = labelled(&[("zone", "a")]);
+        let zone_b = labelled(&[("zone", "b")]);
+        let rack_1 = labelled(&[("rack", "1")]);
+        assert!(can_select_together(&[], &[]));
+        assert!(can_select_together(&[], std::slice::from_ref(&zone_a)));
+        assert!(can_select_together(
+            std::slice::from_ref(&zone_a),
+            std::slice::from_ref(&rack_1)
+        ));
+        assert!(!can_select_together(
+            std::slice::from_ref(&zone_a),
+            std::slice::from_ref(&zone_b)
+        ));
+        assert!(can_select_together(
+            std::slice::from_ref(&zone_a),
+            &[zone_b.clone(), rack_1.clone()]
+        ));
+        assert!(can_select_together(
+            &[expression("zone", "In", &["a", "b"])],
+            std::slice::from_ref(&zone_b)
+        ));
+        assert!(!can_select_together(
+            &[expression("zone", "NotIn", &["a"])],
+            std::slice::from_ref(&zone_a)
+        ));
+        assert!(can_select_together(
+            &[expression("zone", "NotIn", &["a"])],
+            &[expression("zone", "Exists", &[])]
+        ));
+        assert!(!can_select_together(
+            &[expression("zone", "DoesNotExist", &[])],
+            &[expression("zone", "Exists", &[])]
+        ));
+        assert!(!can_select_together(
+            &[expression("zone", "DoesNotExist", &[])],
+            std::slice::from_ref(&zone_a)
+        ));
+        assert!(can_select_together(
+            &[expression("zone", "DoesNotExist", &[])],
+            &[expression("zone", "NotIn", &["a"])]
+        ));
+        assert!(!can_select_together(
+            &[expression("zone", "In", &["a", "b"])],
+            &[expression("zone", "In", &["c"])]
+        ));
     }
 
     #[test]

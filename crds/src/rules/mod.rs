@@ -5,8 +5,9 @@
 //! server refuses a malformed object with the webhook's words even while the webhook is down.
 //!
 //! Rules that need other objects (overlapping pools, references to pools, peers, aliases and
-//! BFD profiles, aggregation lengths against the selected pools, localPref conflicts) and the
-//! syntax of label keys and values stay with the webhook only.
+//! BFD profiles, aggregation lengths against the selected pools, localPref conflicts, peers
+//! sharing a session), entries listed twice and the syntax of label keys and values stay with
+//! the webhook only.
 
 pub mod advertisement;
 pub mod bfd;

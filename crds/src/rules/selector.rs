@@ -1,7 +1,7 @@
 //! Label selector rules that CEL checks: every match expression has a known operator, values
 //! for In and NotIn, none for Exists and DoesNotExist. [`crate::selector::validate`] says the
-//! same with these words; label key and value syntax, and selectors listed twice, stay with
-//! the webhook.
+//! same with these words; label key and value syntax, and selectors, match expressions or
+//! values listed twice, stay with the webhook.
 
 use schemars::Schema;
 use serde_json::json;

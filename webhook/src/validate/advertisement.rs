@@ -1,7 +1,9 @@
 //! L2Advertisement and BGPAdvertisement rules: no pool, peer or selector listed twice, valid
-//! selectors, aggregation lengths in range and not shorter than any selected pool's prefix,
+//! selectors, aggregation lengths in range and not shorter than the widest prefix of any entry of a
+//! selected pool,
 //! serviceSelectors only with the default aggregation lengths, well-formed communities, and no
-//! two advertisements setting different localPref for the same pool, nodes and peers. Pools,
+//! two advertisements setting different localPref for the same prefixes of a pool (same
+//! aggregation lengths) towards peers and nodes both can select. Pools,
 //! peers and community aliases that do not exist are warnings: they may be created next. The
 //! rules within one object use the words of [`ferrolb_crds::rules`], which the CRD's CEL rules
 //! say too.
@@ -12,6 +14,7 @@ use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
 use ferrolb_crds::rules::advertisement::{
     AGGREGATION_LENGTH_OUT_OF_RANGE, AGGREGATION_LENGTHS, SERVICE_SELECTORS_NEED_DEFAULT_LENGTHS,
 };
+use ferrolb_crds::selector::can_select_together;
 use ferrolb_crds::{BGPAdvertisement, IPAddressPool, L2Advertisement};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -157,21 +160,28 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
     }
 
     // The pools this advertisement applies to, found once; the conflict check below only
-    // looks at them, and only for advertisements that could conflict at all.
+    // looks at them, and only for advertisements that could conflict at all. As in MetalLB,
+    // an advertisement with serviceSelectors conflicts with none: which Services it carries
+    // is not known here.
     let mine: Vec<_> = cluster.pools.pools().filter(|p| selects(spec, p)).collect();
     for other in cluster.bgp_advertisements.values() {
         let other_name = other.metadata.name.as_deref().unwrap_or_default();
         if other_name == name
             || other.spec.local_pref == spec.local_pref
+            || !spec.service_selectors.is_empty()
+            || !other.spec.service_selectors.is_empty()
             || !peers_intersect(&spec.peers, &other.spec.peers)
-            || spec.node_selectors != other.spec.node_selectors
+            || !can_select_together(&spec.node_selectors, &other.spec.node_selectors)
         {
             continue;
         }
-        if let Some(pool) = mine.iter().find(|p| selects(&other.spec, p)) {
+        let conflicting = mine
+            .iter()
+            .find(|p| selects(&other.spec, p) && same_prefixes(spec, &other.spec, p));
+        if let Some(pool) = conflicting {
             verdict.deny(format!(
                 "{object}: localPref {} conflicts with localPref {} of BGPAdvertisement {other_name:?} \
-                 for the same IPAddressPool {:?}, nodes and peers",
+                 for the same IPAddressPool {:?}, aggregation lengths, nodes and peers",
                 spec.local_pref,
                 other.spec.local_pref,
                 pool.name()
@@ -179,6 +189,30 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
         }
     }
     verdict
+}
+
+/// Whether two advertisements announce the same prefixes of `pool`: their aggregation
+/// lengths are equal for every family the pool has (as MetalLB judges it, a pool of no valid
+/// entry is announced by neither).
+fn same_prefixes(a: &BGPAdvertisementSpec, b: &BGPAdvertisementSpec, pool: &IPAddressPool) -> bool {
+    let families: Vec<Family> = pool
+        .spec
+        .addresses
+        .iter()
+        .filter_map(|entry| entry.parse::<AddressRange>().ok())
+        .map(|range| range.family())
+        .collect();
+    let same_v4 = a.aggregation_length() == b.aggregation_length();
+    let same_v6 = a.aggregation_length_v6() == b.aggregation_length_v6();
+    match (
+        families.contains(&Family::V4),
+        families.contains(&Family::V6),
+    ) {
+        (false, false) => false,
+        (true, false) => same_v4,
+        (false, true) => same_v6,
+        (true, true) => same_v4 || same_v6,
+    }
 }
 
 /// Whether an advertisement applies to a pool: by name, by selector, or because it names no
@@ -195,8 +229,10 @@ pub fn selects(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> bool {
             .any(|s| ferrolb_crds::selector::matches(s, &labels))
 }
 
-/// The prefixes of `pool` more specific than the advertisement's aggregation length, at most
-/// one per family: aggregating them would announce addresses outside the pool.
+/// The entries of `pool` whose widest prefix is more specific than the advertisement's
+/// aggregation length, at most one per family. As MetalLB judges it, a range is summarized
+/// into prefixes and only the widest counts: `203.0.113.2-203.0.113.254` has /26 prefixes,
+/// so an aggregation length of 26 fits it and 24 does not.
 pub fn aggregation_faults(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> Vec<String> {
     let mut faults = Vec::new();
     for family in [Family::V4, Family::V6] {
@@ -208,13 +244,24 @@ pub fn aggregation_faults(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> 
             .spec
             .addresses
             .iter()
-            .filter_map(|a| a.parse::<AddressRange>().ok())
-            .filter(|r| r.family() == family)
-            .flat_map(|r| r.cidrs())
-            .find(|(_, prefix)| i32::from(*prefix) > length);
-        if let Some((network, prefix)) = too_specific {
+            .filter_map(|entry| Some((entry.trim(), entry.parse::<AddressRange>().ok()?)))
+            .filter(|(_, range)| range.family() == family)
+            .filter_map(|(entry, range)| {
+                let widest = range
+                    .cidrs()
+                    .into_iter()
+                    .min_by_key(|(_, prefix)| *prefix)?;
+                Some((entry, widest))
+            })
+            .find(|(_, (_, prefix))| i32::from(*prefix) > length);
+        if let Some((entry, (network, prefix))) = too_specific {
+            let entry = if entry == format!("{network}/{prefix}") {
+                String::new()
+            } else {
+                format!(" (the widest of {entry:?})")
+            };
             faults.push(format!(
-                "{field} {length} is shorter than prefix {network}/{prefix} of IPAddressPool {:?} \
+                "{field} {length} is shorter than prefix {network}/{prefix}{entry} of IPAddressPool {:?} \
                  (invalid aggregation length: the aggregate would cover addresses outside the pool)",
                 pool.name()
             ));

@@ -76,21 +76,59 @@ pub fn no_duplicates<T: PartialEq + Display>(
     }
 }
 
-/// Denies invalid selectors and selectors listed twice in `field`.
+/// Denies invalid selectors, selectors listed twice in `field` (the order of an expression's
+/// values aside, as MetalLB compares them), and within one selector a match expression listed
+/// twice or a value listed twice in one expression.
 pub fn valid_selectors(
     verdict: &mut Verdict,
     object: &str,
     field: &str,
     selectors: &[LabelSelector],
 ) {
+    let normalized: Vec<LabelSelector> = selectors.iter().map(values_sorted).collect();
     for (i, selector) in selectors.iter().enumerate() {
         if let Err(why) = ferrolb_crds::selector::validate(selector) {
             verdict.deny(format!("{object}: {field}[{i}] is invalid: {why}"));
         }
-        if let Some(j) = selectors[..i].iter().position(|s| s == selector) {
+        let expressions = selector.match_expressions.as_deref().unwrap_or_default();
+        for (j, expression) in expressions.iter().enumerate() {
+            let values: Vec<String> = expression
+                .values
+                .iter()
+                .flatten()
+                .map(|v| format!("{v:?}"))
+                .collect();
+            no_duplicates(
+                verdict,
+                object,
+                &format!("{field}[{i}].matchExpressions[{j}].values"),
+                &values,
+            );
+            let sorted = &normalized[i]
+                .match_expressions
+                .as_deref()
+                .unwrap_or_default();
+            if let Some(k) = sorted[..j].iter().position(|e| *e == sorted[j]) {
+                verdict.deny(format!(
+                    "{object}: {field}[{i}].matchExpressions[{j}] duplicates {field}[{i}].matchExpressions[{k}]"
+                ));
+            }
+        }
+        if let Some(j) = normalized[..i].iter().position(|s| *s == normalized[i]) {
             verdict.deny(format!("{object}: {field}[{i}] duplicates {field}[{j}]"));
         }
     }
+}
+
+/// The selector with each expression's values in order, for comparing selectors as sets.
+fn values_sorted(selector: &LabelSelector) -> LabelSelector {
+    let mut selector = selector.clone();
+    for expression in selector.match_expressions.iter_mut().flatten() {
+        if let Some(values) = &mut expression.values {
+            values.sort();
+        }
+    }
+    selector
 }
 
 /// `Kind "name"` for messages.

@@ -2,9 +2,10 @@
 //! exactly one of peerASN and dynamicASN; exactly one of peerAddress and interface; valid IPs
 //! for peerAddress, sourceAddress and routerID; holdTime 0 or at least 3s and keepaliveTime not
 //! above it; connectTime whole seconds; no ebgpMultiHop on iBGP; not both password and
-//! passwordSecret; valid node selectors. A BFD profile that does not exist is a warning. The
-//! words of every rule but the last are [`ferrolb_crds::rules`]', which the CRD's CEL rules say
-//! too.
+//! passwordSecret; valid node selectors; no other peer with the same address (or interface)
+//! and VRF that can select the same node. A BFD profile that does not exist is a warning. The
+//! words of the rules within one object, but the selectors', are [`ferrolb_crds::rules`]',
+//! which the CRD's CEL rules say too.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use ferrolb_crds::rules::peer::{
     HOLD_TIME_TOO_SHORT, IN_FIELD, KEEPALIVE_ABOVE_HOLD_TIME, MULTIHOP_ON_IBGP, MY_ASN_MISSING,
     NOT_AN_IP, PASSWORD_BOTH, ROUTER_ID_NOT_IPV4,
 };
+use ferrolb_crds::selector::can_select_together;
 
 use super::{Verdict, describe, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
@@ -71,7 +73,48 @@ pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {
             spec.bfd_profile, cluster.namespace
         ));
     }
+    same_session(&mut verdict, &object, peer, cluster);
     verdict
+}
+
+/// Denies a peer with the address (or interface) and VRF of another peer when both can select
+/// one node: that node would open one session for two objects. MetalLB's default (FRR) backend
+/// refuses the pair as this does; whether nodes are shared is judged from the selectors, since
+/// nodes may join later.
+fn same_session(verdict: &mut Verdict, object: &str, peer: &BGPPeer, cluster: &Cluster) {
+    let name = peer.metadata.name.as_deref().unwrap_or_default();
+    let Some((field, target)) = session_target(&peer.spec) else {
+        return;
+    };
+    for (other_name, other) in cluster.peers.iter() {
+        if other_name == name
+            || session_target(&other.spec) != Some((field, target))
+            || other.spec.vrf != peer.spec.vrf
+            || !can_select_together(&peer.spec.node_selectors, &other.spec.node_selectors)
+        {
+            continue;
+        }
+        let vrf = if peer.spec.vrf.is_empty() {
+            String::new()
+        } else {
+            format!(" in VRF {:?}", peer.spec.vrf)
+        };
+        verdict.deny(format!(
+            "{object}: {field} {target:?}{vrf} is already the {field} of BGPPeer {other_name:?}, \
+             and both can select the same node"
+        ));
+    }
+}
+
+/// The field and value that identify a peer's session on a node, when one is set.
+fn session_target(spec: &BGPPeerSpec) -> Option<(&'static str, &str)> {
+    if !spec.peer_address.is_empty() {
+        Some(("peerAddress", spec.peer_address.as_str()))
+    } else if !spec.interface.is_empty() {
+        Some(("interface", spec.interface.as_str()))
+    } else {
+        None
+    }
 }
 
 fn is_ibgp(spec: &BGPPeerSpec) -> bool {

@@ -233,4 +233,29 @@ mod tests {
             "{verdict:?}"
         );
     }
+
+    #[test]
+    fn a_service_selector_listing_a_value_twice_is_denied() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+            LabelSelector, LabelSelectorRequirement,
+        };
+        let mut p = pool("prod", &["203.0.113.0/24"]);
+        p.spec.service_allocation = Some(ServiceAllocation {
+            service_selectors: vec![LabelSelector {
+                match_expressions: Some(vec![LabelSelectorRequirement {
+                    key: "foo".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["bar".into(), "bar".into()]),
+                }]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        assert_eq!(
+            validate(&p, &cluster(&[])).denials,
+            [
+                r#"IPAddressPool "prod": serviceAllocation.serviceSelectors[0].matchExpressions[0].values lists "bar" more than once"#
+            ]
+        );
+    }
 }

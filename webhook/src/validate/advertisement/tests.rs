@@ -262,7 +262,7 @@ fn conflicting_local_pref_for_the_same_pool_nodes_and_peers_is_denied() {
     assert_eq!(
         validate_bgp(&second, &cluster).denials,
         [
-            r#"BGPAdvertisement "second": localPref 200 conflicts with localPref 100 of BGPAdvertisement "first" for the same IPAddressPool "prod", nodes and peers"#
+            r#"BGPAdvertisement "second": localPref 200 conflicts with localPref 100 of BGPAdvertisement "first" for the same IPAddressPool "prod", aggregation lengths, nodes and peers"#
         ]
     );
     let other_nodes = bgp(
@@ -274,7 +274,20 @@ fn conflicting_local_pref_for_the_same_pool_nodes_and_peers_is_denied() {
             ..Default::default()
         },
     );
-    assert!(validate_bgp(&other_nodes, &cluster).allowed());
+    let cluster_of_zone_a = cluster.clone().with_bgp_advertisements([bgp(
+        "first",
+        BGPAdvertisementSpec {
+            local_pref: 100,
+            ip_address_pools: names(&["prod"]),
+            node_selectors: vec![labels_selector(&[("zone", "a")])],
+            ..Default::default()
+        },
+    )]);
+    assert!(validate_bgp(&other_nodes, &cluster_of_zone_a).allowed());
+    assert!(
+        !validate_bgp(&other_nodes, &cluster).allowed(),
+        "every node, zone b's among them, is selected by both"
+    );
     let same_pref = bgp(
         "second",
         BGPAdvertisementSpec {
@@ -305,5 +318,172 @@ fn a_pool_selector_matching_no_pool_is_a_warning() {
         [
             r#"L2Advertisement "l2": ipAddressPoolSelectors[1] selects no IPAddressPool in namespace metallb-system; nothing is advertised for it until one matches"#
         ]
+    );
+}
+
+#[test]
+fn different_local_pref_with_a_different_aggregation_length_announces_other_prefixes_and_is_admitted()
+ {
+    let cluster = Cluster::empty(NS).with_pools(pools(&[
+        ("v4", &["203.0.113.0/24"]),
+        ("dual", &["198.51.100.0/24", "2001:db8:1::/64"]),
+    ]));
+    let first = bgp(
+        "first",
+        BGPAdvertisementSpec {
+            local_pref: 100,
+            aggregation_length: Some(24),
+            aggregation_length_v6: Some(64),
+            ..Default::default()
+        },
+    );
+    let cluster = cluster.with_bgp_advertisements([first]);
+    let other_length = bgp(
+        "second",
+        BGPAdvertisementSpec {
+            local_pref: 200,
+            ip_address_pools: names(&["v4"]),
+            ..Default::default()
+        },
+    );
+    assert_eq!(validate_bgp(&other_length, &cluster), Verdict::default());
+    let both_lengths_differ = bgp(
+        "second",
+        BGPAdvertisementSpec {
+            local_pref: 200,
+            ip_address_pools: names(&["dual"]),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        validate_bgp(&both_lengths_differ, &cluster),
+        Verdict::default()
+    );
+    let same_v6_length = bgp(
+        "second",
+        BGPAdvertisementSpec {
+            local_pref: 200,
+            aggregation_length_v6: Some(64),
+            ip_address_pools: names(&["dual"]),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        validate_bgp(&same_v6_length, &cluster).denials,
+        [
+            r#"BGPAdvertisement "second": localPref 200 conflicts with localPref 100 of BGPAdvertisement "first" for the same IPAddressPool "dual", aggregation lengths, nodes and peers"#
+        ]
+    );
+}
+
+#[test]
+fn local_pref_is_not_compared_with_an_advertisement_that_selects_services() {
+    let cluster = cluster().with_bgp_advertisements([bgp(
+        "first",
+        BGPAdvertisementSpec {
+            local_pref: 100,
+            service_selectors: vec![labels_selector(&[("app", "web")])],
+            ..Default::default()
+        },
+    )]);
+    let second = bgp(
+        "second",
+        BGPAdvertisementSpec {
+            local_pref: 200,
+            ..Default::default()
+        },
+    );
+    assert!(validate_bgp(&second, &cluster).allowed());
+}
+
+#[test]
+fn an_aggregation_length_fits_a_range_when_it_fits_the_widest_prefix_of_the_range() {
+    let cluster =
+        Cluster::empty(NS).with_pools(pools(&[("range", &["203.0.113.2-203.0.113.254"])]));
+    let at = |length| {
+        bgp(
+            "b",
+            BGPAdvertisementSpec {
+                aggregation_length: Some(length),
+                ..Default::default()
+            },
+        )
+    };
+    assert_eq!(validate_bgp(&at(26), &cluster), Verdict::default());
+    assert_eq!(validate_bgp(&at(28), &cluster), Verdict::default());
+    assert_eq!(
+        validate_bgp(&at(24), &cluster).denials,
+        [
+            r#"BGPAdvertisement "b": aggregationLength 24 is shorter than prefix 203.0.113.64/26 (the widest of "203.0.113.2-203.0.113.254") of IPAddressPool "range" (invalid aggregation length: the aggregate would cover addresses outside the pool)"#
+        ]
+    );
+}
+
+#[test]
+fn a_value_or_an_expression_listed_twice_in_a_selector_is_denied_in_every_selector_field() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    let requirement = |values: &[&str]| LabelSelectorRequirement {
+        key: "foo".into(),
+        operator: "In".into(),
+        values: Some(names(values)),
+    };
+    let twice_a_value = LabelSelector {
+        match_expressions: Some(vec![requirement(&["bar", "bar"])]),
+        ..Default::default()
+    };
+    let twice_an_expression = LabelSelector {
+        match_expressions: Some(vec![
+            requirement(&["bar", "baz"]),
+            requirement(&["baz", "bar"]),
+        ]),
+        ..Default::default()
+    };
+    let selectors = vec![twice_a_value, twice_an_expression];
+    let ad = bgp(
+        "b",
+        BGPAdvertisementSpec {
+            ip_address_pool_selectors: selectors.clone(),
+            node_selectors: selectors.clone(),
+            ..Default::default()
+        },
+    );
+    let expected = |field: &str| {
+        [
+            format!(
+                r#"BGPAdvertisement "b": {field}[0].matchExpressions[0].values lists "bar" more than once"#
+            ),
+            format!(
+                r#"BGPAdvertisement "b": {field}[1].matchExpressions[1] duplicates {field}[1].matchExpressions[0]"#
+            ),
+        ]
+    };
+    let mut both = expected("ipAddressPoolSelectors").to_vec();
+    both.extend(expected("nodeSelectors"));
+    assert_eq!(validate_bgp(&ad, &cluster()).denials, both);
+    let l2_ad = l2(L2AdvertisementSpec {
+        node_selectors: selectors,
+        ..Default::default()
+    });
+    assert_eq!(validate_l2(&l2_ad, &cluster()).denials.len(), 2);
+}
+
+#[test]
+fn selectors_differing_only_in_the_order_of_values_are_duplicates() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    let selector = |values: &[&str]| LabelSelector {
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: "foo".into(),
+            operator: "In".into(),
+            values: Some(names(values)),
+        }]),
+        ..Default::default()
+    };
+    let ad = l2(L2AdvertisementSpec {
+        node_selectors: vec![selector(&["a", "b"]), selector(&["b", "a"])],
+        ..Default::default()
+    });
+    assert_eq!(
+        validate_l2(&ad, &cluster()).denials,
+        [r#"L2Advertisement "l2": nodeSelectors[1] duplicates nodeSelectors[0]"#]
     );
 }

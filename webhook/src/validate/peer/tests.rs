@@ -3,6 +3,7 @@
 use super::*;
 use crate::validate::fixtures::{NS, meta};
 use k8s_openapi::api::core::v1::SecretReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
 fn peer(spec: BGPPeerSpec) -> BGPPeer {
     BGPPeer {
@@ -238,6 +239,130 @@ fn an_invalid_node_selector_is_denied_naming_the_operator() {
         }),
         [
             r#"BGPPeer "router": nodeSelectors[0] is invalid: operator "Equals" on key "zone" is not one of In, NotIn, Exists, DoesNotExist"#
+        ]
+    );
+}
+
+fn named(name: &str, spec: BGPPeerSpec) -> BGPPeer {
+    BGPPeer {
+        metadata: meta(name),
+        spec,
+        status: None,
+    }
+}
+
+fn zone(zone: &str) -> Vec<LabelSelector> {
+    vec![LabelSelector {
+        match_labels: Some([("zone".to_owned(), zone.to_owned())].into()),
+        ..Default::default()
+    }]
+}
+
+#[test]
+fn an_unknown_operator_in_node_selectors_is_denied() {
+    let spec = BGPPeerSpec {
+        node_selectors: vec![LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "zone".into(),
+                operator: "surrounds".into(),
+                values: Some(vec!["a".into()]),
+            }]),
+            ..Default::default()
+        }],
+        ..ebgp()
+    };
+    assert_eq!(
+        denials(spec),
+        [
+            r#"BGPPeer "router": nodeSelectors[0] is invalid: operator "surrounds" on key "zone" is not one of In, NotIn, Exists, DoesNotExist"#
+        ]
+    );
+}
+
+#[test]
+fn a_value_listed_twice_in_a_node_selector_is_denied() {
+    let spec = BGPPeerSpec {
+        node_selectors: vec![LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "foo".into(),
+                operator: "In".into(),
+                values: Some(vec!["bar".into(), "bar".into()]),
+            }]),
+            ..Default::default()
+        }],
+        ..ebgp()
+    };
+    assert_eq!(
+        denials(spec),
+        [
+            r#"BGPPeer "router": nodeSelectors[0].matchExpressions[0].values lists "bar" more than once"#
+        ]
+    );
+}
+
+#[test]
+fn a_second_peer_at_the_same_address_for_the_same_nodes_is_denied_naming_both() {
+    let cluster = Cluster::empty(NS).with_peers([named("first", ebgp())]);
+    assert_eq!(
+        validate(&named("second", ebgp()), &cluster).denials,
+        [
+            r#"BGPPeer "second": peerAddress "192.0.2.1" is already the peerAddress of BGPPeer "first", and both can select the same node"#
+        ]
+    );
+    let zoned = BGPPeerSpec {
+        node_selectors: zone("a"),
+        ..ebgp()
+    };
+    assert!(
+        !validate(&named("second", zoned.clone()), &cluster).allowed(),
+        "the first peer selects every node, zone a's among them"
+    );
+    assert_eq!(
+        validate(&named("first", ebgp()), &cluster),
+        Verdict::default(),
+        "an update is not a duplicate of itself"
+    );
+}
+
+#[test]
+fn peers_at_one_address_are_admitted_for_disjoint_nodes_or_other_vrfs() {
+    let cluster = Cluster::empty(NS).with_peers([named(
+        "first",
+        BGPPeerSpec {
+            node_selectors: zone("a"),
+            ..ebgp()
+        },
+    )]);
+    let other_zone = BGPPeerSpec {
+        node_selectors: zone("b"),
+        ..ebgp()
+    };
+    assert_eq!(
+        validate(&named("second", other_zone), &cluster),
+        Verdict::default()
+    );
+    let other_vrf = BGPPeerSpec {
+        vrf: "red".into(),
+        ..ebgp()
+    };
+    assert_eq!(
+        validate(&named("second", other_vrf), &cluster),
+        Verdict::default()
+    );
+}
+
+#[test]
+fn a_second_peer_on_the_same_interface_is_denied() {
+    let unnumbered = BGPPeerSpec {
+        peer_address: String::new(),
+        interface: "eth1".into(),
+        ..ebgp()
+    };
+    let cluster = Cluster::empty(NS).with_peers([named("first", unnumbered.clone())]);
+    assert_eq!(
+        validate(&named("second", unnumbered), &cluster).denials,
+        [
+            r#"BGPPeer "second": interface "eth1" is already the interface of BGPPeer "first", and both can select the same node"#
         ]
     );
 }
