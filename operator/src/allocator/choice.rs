@@ -1,7 +1,9 @@
 //! Choosing addresses for a Service that holds none: the IPs it asks for, when they are valid
 //! and free for it; otherwise the lowest free address of the first pool that may serve it, in
 //! MetalLB's pool order (matching `serviceAllocation` pools by priority, then the auto-assign
-//! pools by name), or an IP already shared under its sharing key.
+//! pools by name), or an IP already shared under its sharing key. The family policy chooses
+//! among the pools of one tier only: a PreferDualStack Service takes one family from a pool
+//! meant for it rather than both from a general pool.
 
 use std::net::IpAddr;
 
@@ -37,7 +39,7 @@ impl Allocator {
             return self.allocate_requested(demand);
         }
         let audience = demand.audience();
-        let candidates: Vec<&Pool> = match &demand.pool {
+        let tiers: Vec<Vec<&Pool>> = match &demand.pool {
             Some(name) => {
                 let pool = self
                     .pools
@@ -49,35 +51,39 @@ impl Allocator {
                         demand.namespace
                     )));
                 }
-                vec![pool]
+                vec![vec![pool]]
             }
             None => self.automatic_pools(&audience),
         };
-        if candidates.is_empty() {
+        if tiers.iter().all(Vec::is_empty) {
             return Err(Refusal::new(
                 Reason::NoMatchingPool,
                 "no IPAddressPool serves this Service: add a pool with autoAssign, or name one in metallb.io/address-pool".to_owned(),
             ));
         }
-        for families in demand.family_attempts() {
-            for pool in &candidates {
-                if let Some(ips) = families
-                    .iter()
-                    .map(|f| {
-                        pool.has_family(*f)
-                            .then(|| self.pick_one(pool, *f, demand))
-                            .flatten()
-                    })
-                    .collect::<Option<Vec<_>>>()
-                {
-                    return Ok(Assignment {
-                        pool: pool.name.clone(),
-                        ips,
-                    });
+        // Tier by tier, as MetalLB does: a pool meant for the Service serves it with the
+        // families it has before a general pool is asked for both.
+        for tier in &tiers {
+            for families in demand.family_attempts() {
+                for pool in tier {
+                    if let Some(ips) = families
+                        .iter()
+                        .map(|f| {
+                            pool.has_family(*f)
+                                .then(|| self.pick_one(pool, *f, demand))
+                                .flatten()
+                        })
+                        .collect::<Option<Vec<_>>>()
+                    {
+                        return Ok(Assignment {
+                            pool: pool.name.clone(),
+                            ips,
+                        });
+                    }
                 }
             }
         }
-        let names: Vec<&str> = candidates.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = tiers.iter().flatten().map(|p| p.name.as_str()).collect();
         Err(Refusal::new(
             Reason::PoolExhausted,
             format!(
@@ -93,10 +99,10 @@ impl Allocator {
         ))
     }
 
-    /// Pools a Service may draw from without naming one: those whose serviceAllocation admits
-    /// it, by priority (0 last), then the auto-assign pools without serviceAllocation; ties by
-    /// name, never random.
-    fn automatic_pools(&self, audience: &Audience<'_>) -> Vec<&Pool> {
+    /// Pools a Service may draw from without naming one, in two tiers tried in turn: those
+    /// whose serviceAllocation admits it, by priority (0 last), then the auto-assign pools
+    /// without serviceAllocation; ties by name, never random.
+    fn automatic_pools(&self, audience: &Audience<'_>) -> Vec<Vec<&Pool>> {
         let mut ranked: Vec<&Pool> = self
             .pools
             .values()
@@ -108,12 +114,12 @@ impl Allocator {
                 p.name.clone(),
             )
         });
-        ranked.extend(
-            self.pools
-                .values()
-                .filter(|p| p.eligibility.is_none() && p.auto_assign),
-        );
-        ranked
+        let general = self
+            .pools
+            .values()
+            .filter(|p| p.eligibility.is_none() && p.auto_assign)
+            .collect();
+        vec![ranked, general]
     }
 
     /// The specific IPs a Service asks for, if they are valid and free for it.

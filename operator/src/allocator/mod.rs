@@ -1,8 +1,9 @@
 //! The allocator: pools in, Services' demands in, assignments out. No client, no async.
 //!
 //! It remembers which Service holds which IPs and keeps them there ("an IP never moves"): a
-//! Service keeps its IPs for as long as they are still offered by their pool and still satisfy
-//! what the Service asks for, across restarts too, since the operator first [`Allocator::converge`]s
+//! Service keeps its IPs for as long as they are still offered by their pool, the pool's
+//! serviceAllocation still admits it and they still satisfy what the Service asks for
+//! (families and policy included), across restarts too, since the operator first [`Allocator::converge`]s
 //! every Service that already has IPs in its status, and only then those that wait for one.
 //! New IPs are the lowest free ones of the first pool that can give them, found in O(log n)
 //! over the runs of used addresses ([`used::UsedSet`]).
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use ferrolb_crds::address::{Family, int_to_ip, ip_to_int, is_buggy_ip};
+use kube::core::SelectorExt;
 
 pub use demand::{Demand, FamilyPolicy, Reason, Refusal};
 pub use pool::{Audience, Eligibility, Pool};
@@ -298,11 +300,19 @@ impl Allocator {
                 ));
             }
         }
+        if let Some(why) = pool
+            .eligibility
+            .as_ref()
+            .and_then(|e| still_eligible(e, demand))
+        {
+            return Err(format!("pool {:?} {why}", pool.name));
+        }
         let families: Vec<Family> = current.ips.iter().map(|ip| Family::of(*ip)).collect();
         if families.iter().any(|f| !demand.families.contains(f))
             || (families.len() == 2 && families[0] == families[1])
             || families.len() > 2
             || (demand.policy == FamilyPolicy::SingleStack && families.len() != 1)
+            || (demand.policy == FamilyPolicy::RequireDualStack && families.len() != 2)
         {
             return Err(format!(
                 "its IPs {} do not fit its IP families {:?} ({:?})",
@@ -383,6 +393,28 @@ impl Allocator {
             })
             .collect()
     }
+}
+
+/// Why a Service may no longer hold IPs of a pool with this serviceAllocation, if it may not:
+/// its namespace is not listed, or its labels match none of the serviceSelectors. As MetalLB
+/// judges a held IP, namespaceSelectors are not consulted again: they rank and pick pools for
+/// new IPs only.
+fn still_eligible(eligibility: &Eligibility, demand: &Demand) -> Option<String> {
+    if !eligibility.namespaces.is_empty() && !eligibility.namespaces.contains(&demand.namespace) {
+        return Some(format!(
+            "no longer lists namespace {:?} in serviceAllocation.namespaces",
+            demand.namespace
+        ));
+    }
+    let selected = eligibility.service_selectors.is_empty()
+        || eligibility
+            .service_selectors
+            .iter()
+            .any(|s| s.matches(&demand.service_labels));
+    (!selected).then(|| {
+        "serves Services selected by serviceAllocation.serviceSelectors, which no longer select it"
+            .to_owned()
+    })
 }
 
 /// How many IPv4 addresses (as integers) between `first` and `last` end in .0 or .255.

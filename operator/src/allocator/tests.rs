@@ -490,3 +490,120 @@ fn usage_saturates_for_huge_ipv6_pools_and_counts_per_family() {
     assert_eq!(u.capacity_v6, 1u128 << 96);
     assert_eq!(u.available_v4(), 255);
 }
+
+#[test]
+fn prefer_dual_stack_takes_one_family_from_its_namespace_pool_before_both_from_a_general_pool() {
+    let mut a = allocator(vec![
+        pool("general", &["198.51.100.0/28", "2001:db8::/120"]),
+        pool_with("team-v4", &["192.0.2.0/28"], |s| {
+            s.service_allocation = Some(allocation(0, &["team"], None))
+        }),
+    ]);
+    let got = a
+        .converge(&dual("team/web", FamilyPolicy::PreferDualStack), &[])
+        .unwrap();
+    assert_eq!(got.assignment.pool, "team-v4");
+    assert_eq!(got.assignment.ips, [ip("192.0.2.0")]);
+    let elsewhere = a
+        .converge(&dual("other/web", FamilyPolicy::PreferDualStack), &[])
+        .unwrap();
+    assert_eq!(
+        elsewhere.assignment.ips,
+        [ip("198.51.100.0"), ip("2001:db8::")]
+    );
+}
+
+#[test]
+fn an_exhausted_namespace_pool_falls_back_to_the_general_pools() {
+    let mut a = allocator(vec![
+        pool("general", &["198.51.100.0/28"]),
+        pool_with("team", &["192.0.2.1/32"], |s| {
+            s.service_allocation = Some(allocation(0, &["team"], None))
+        }),
+    ]);
+    assert_eq!(
+        a.converge(&demand("team/a"), &[]).unwrap().assignment.pool,
+        "team"
+    );
+    assert_eq!(
+        a.converge(&demand("team/b"), &[]).unwrap().assignment.pool,
+        "general"
+    );
+}
+
+#[test]
+fn a_service_whose_labels_leave_its_pools_service_selectors_loses_its_ip() {
+    let mut a = allocator(vec![pool_with("gold", &["192.0.2.1/32"], |s| {
+        s.service_allocation = Some(allocation(0, &[], Some(("tier", "gold"))))
+    })]);
+    let mut d = demand("shop/web");
+    d.service_labels = [("tier".to_owned(), "gold".to_owned())].into();
+    assert_eq!(
+        a.converge(&d, &[]).unwrap().assignment.ips,
+        [ip("192.0.2.1")]
+    );
+    d.service_labels = [("tier".to_owned(), "silver".to_owned())].into();
+    let failed = a.converge(&d, &[]).unwrap_err();
+    assert_eq!(
+        failed.cleared.as_deref(),
+        Some(
+            r#"pool "gold" serves Services selected by serviceAllocation.serviceSelectors, which no longer select it"#
+        )
+    );
+    assert_eq!(failed.refusal.reason, Reason::NoMatchingPool);
+    assert_eq!(a.assignment("shop/web"), None);
+    let restored = a.converge(&d, &[ip("192.0.2.1")]).unwrap_err();
+    assert!(
+        restored.cleared.is_some(),
+        "an IP read back from status is judged the same way"
+    );
+}
+
+#[test]
+fn a_service_of_a_namespace_its_pool_no_longer_lists_loses_its_ip() {
+    let team_pool = |namespaces: &[&str]| {
+        pool_with("team", &["192.0.2.1/32"], |s| {
+            s.service_allocation = Some(allocation(0, namespaces, None))
+        })
+    };
+    let mut a = allocator(vec![
+        team_pool(&["team"]),
+        pool("general", &["198.51.100.0/28"]),
+    ]);
+    let d = demand("team/web");
+    assert_eq!(a.converge(&d, &[]).unwrap().assignment.pool, "team");
+    a.set_pools(vec![
+        team_pool(&["other"]),
+        pool("general", &["198.51.100.0/28"]),
+    ]);
+    let moved = a.converge(&d, &[]).unwrap();
+    assert_eq!(
+        moved.change,
+        Change::Moved(
+            r#"pool "team" no longer lists namespace "team" in serviceAllocation.namespaces"#
+                .to_owned()
+        )
+    );
+    assert_eq!(moved.assignment.pool, "general");
+}
+
+#[test]
+fn prefer_to_require_dual_stack_on_a_single_stack_pool_removes_the_single_ip() {
+    let mut a = allocator(vec![pool("v4only", &["192.0.2.0/28"])]);
+    let mut d = dual("ns/a", FamilyPolicy::PreferDualStack);
+    assert_eq!(
+        a.converge(&d, &[]).unwrap().assignment.ips,
+        [ip("192.0.2.0")]
+    );
+    d.policy = FamilyPolicy::RequireDualStack;
+    let failed = a.converge(&d, &[]).unwrap_err();
+    assert_eq!(failed.refusal.reason, Reason::PoolExhausted);
+    assert!(
+        failed
+            .cleared
+            .as_deref()
+            .is_some_and(|why| why.contains("RequireDualStack")),
+        "{failed:?}"
+    );
+    assert_eq!(a.assignment("ns/a"), None);
+}
