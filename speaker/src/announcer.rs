@@ -1,6 +1,7 @@
 //! Announcing on the wire: one task per usable interface answers ARP and NDP for the IPs in
 //! the current announce table and broadcasts gratuitous ARP / unsolicited NA for IPs new to
-//! it; a supervisor follows link changes through netlink and starts or stops those tasks.
+//! it; a supervisor follows link changes through netlink, starts or stops those tasks and
+//! tells the election which interfaces are usable.
 //!
 //! The table arrives over a `watch` channel from the election loop; what each frame means is
 //! decided by [`crate::responder`]. Frames announcing an IP this node holds from another MAC
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::election::candidates::Interfaces;
+use crate::election::usable::Usable;
 use crate::link::{Link, read_links, suitable};
 use crate::metrics::Metrics;
 use crate::packet::{Mac, ndp};
@@ -56,13 +58,30 @@ fn wanted(link: &Link, table: &Table) -> bool {
 }
 
 /// Keeps one task per wanted interface, re-reading the links on every netlink notification
-/// and every table change. Runs until dropped.
-pub async fn supervise(shared: Shared) -> std::io::Result<()> {
+/// and every table change, and publishes the interfaces this node can announce on to
+/// `usable` (the election drops this node as a candidate where none is left). Runs until
+/// dropped.
+pub async fn supervise(
+    shared: Shared,
+    usable: watch::Sender<Option<Usable>>,
+) -> std::io::Result<()> {
     let changes = LinkChanges::open()?;
     let mut table = shared.table.clone();
     let mut running: BTreeMap<u32, (Link, JoinHandle<()>)> = BTreeMap::new();
     loop {
         let links = read_links().unwrap_or_default();
+        let now_usable = Usable::from_links(&links);
+        usable.send_if_modified(|published| {
+            let changed = published.as_ref() != Some(&now_usable);
+            if changed {
+                tracing::info!(
+                    interfaces = ?now_usable.named, default = ?now_usable.default,
+                    "usable interfaces changed"
+                );
+                *published = Some(now_usable);
+            }
+            changed
+        });
         let current = table.borrow_and_update().clone();
         let keep: BTreeMap<u32, Link> = links
             .into_iter()

@@ -17,6 +17,7 @@ use kube::api::{Api, PostParams};
 
 use crate::Error;
 use crate::election::lease_name;
+use crate::election::usable::Usable;
 
 /// Label on every Lease of the speakers, so one watch sees them all.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "ferrolb-speaker");
@@ -176,6 +177,18 @@ impl LeaseBook {
             .collect()
     }
 
+    /// The interfaces each node's heartbeat publishes, for the nodes that publish them.
+    pub fn published_usable(&self) -> BTreeMap<String, Usable> {
+        self.leases
+            .iter()
+            .filter_map(|(name, e)| {
+                let node = lease_name::heartbeat_node(name)?;
+                let usable = Usable::from_annotations(e.lease.metadata.annotations.as_ref()?)?;
+                Some((node.to_owned(), usable))
+            })
+            .collect()
+    }
+
     /// Every heartbeat Lease: node, resourceVersion, released.
     pub fn heartbeats(&self) -> impl Iterator<Item = (&str, &str, bool)> {
         self.leases.iter().filter_map(|(name, e)| {
@@ -280,14 +293,23 @@ impl LeaseWriter {
         meta
     }
 
-    /// Renews (or creates) this node's heartbeat; `release` clears its holder on shutdown.
+    /// Renews (or creates) this node's heartbeat, publishing `usable` when known; `release`
+    /// clears its holder on shutdown.
     pub async fn heartbeat(
         &self,
         current: Option<&Lease>,
         release: bool,
+        usable: Option<&Usable>,
     ) -> Result<Written, Error> {
+        let mut metadata = self.meta(lease_name::heartbeat(&self.node), "heartbeat", current);
+        if let Some(usable) = usable {
+            let annotations = metadata.annotations.get_or_insert_with(Default::default);
+            for (key, value) in usable.annotations() {
+                annotations.insert(key.into(), value);
+            }
+        }
         let lease = Lease {
-            metadata: self.meta(lease_name::heartbeat(&self.node), "heartbeat", current),
+            metadata,
             spec: Some(LeaseSpec {
                 holder_identity: (!release).then(|| self.node.clone()),
                 lease_duration_seconds: Some(self.heartbeat_timeout.as_secs().max(1) as i32),

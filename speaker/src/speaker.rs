@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::election::candidates::{Claim, Interfaces};
 use crate::election::lease_name;
 use crate::election::liveness::Liveness;
+use crate::election::usable::UsableHistory;
 use crate::lease::{LeaseBook, LeaseWriter};
 use crate::link::{Link, read_links, suitable};
 use crate::metrics::Metrics;
@@ -83,11 +84,16 @@ pub async fn run(
     };
     let (lease_tx, mut lease_rx) = mpsc::channel(4096);
     let lease_watch = tokio::spawn(tasks::watch_leases(writer.clone(), lease_tx));
+    // The announcer reports this node's usable interfaces; the heartbeat publishes the part
+    // of them the advertisements make relevant.
+    let (usable_tx, mut usable_rx) = watch::channel(None);
+    let (published_tx, published_rx) = watch::channel(None);
     let (beat_tx, mut beat_rx) = mpsc::channel(16);
     let heartbeat = tokio::spawn(tasks::heartbeat(
         writer.clone(),
         config.heartbeat_interval,
         metrics.clone(),
+        published_rx,
         beat_tx,
     ));
     let (table_tx, table_rx) = watch::channel(Arc::new(Table::new()));
@@ -102,7 +108,7 @@ pub async fn run(
         },
     };
     let announcer = tokio::spawn(async move {
-        if let Err(e) = announcer::supervise(shared).await {
+        if let Err(e) = announcer::supervise(shared, usable_tx).await {
             tracing::error!("cannot follow the network interfaces: {e}");
         }
     });
@@ -133,6 +139,8 @@ pub async fn run(
         takeover_started: BTreeMap::new(),
         last_heartbeat: None,
         announced: HashSet::new(),
+        usable_here: None,
+        usable_history: UsableHistory::default(),
     };
     tokio::pin!(shutdown);
     // Nothing is decided before every watch holds its first listing: an empty view would
@@ -165,6 +173,7 @@ pub async fn run(
             }
             Some(beat) = beat_rx.recv() => election.on_beat(beat, Instant::now()),
             Some(conflict) = conflict_rx.recv() => election.on_conflict(conflict).await,
+            Ok(()) = usable_rx.changed() => {}
             _ = notify.notified() => {}
             _ = ticker.tick() => {}
         }
@@ -177,10 +186,19 @@ pub async fn run(
         while let Ok(beat) = beat_rx.try_recv() {
             election.on_beat(beat, Instant::now());
         }
+        let usable_here = usable_rx.borrow_and_update().clone();
         if !synced {
             continue;
         }
         let claims = cluster.claims();
+        election.usable_here = usable_here.map(|u| u.relevant(&claims));
+        published_tx.send_if_modified(|published| {
+            let changed = *published != election.usable_here;
+            if changed {
+                published.clone_from(&election.usable_here);
+            }
+            changed
+        });
         let now = Instant::now();
         let mut plan = election.plan(&claims, now);
         // Stop answering for released IPs before writing their Leases.
@@ -211,7 +229,7 @@ pub async fn run(
         Err(_) => election.last_heartbeat.clone(),
     };
     if let Some(current) = current
-        && let Err(e) = writer.heartbeat(Some(&current), true).await
+        && let Err(e) = writer.heartbeat(Some(&current), true, None).await
     {
         tracing::warn!("cannot release the heartbeat: {e}");
     }

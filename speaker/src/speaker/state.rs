@@ -17,6 +17,7 @@ use crate::election::candidates::Claim;
 use crate::election::lease_name;
 use crate::election::liveness::Liveness;
 use crate::election::ownership::{Plan, View, decide};
+use crate::election::usable::{Usable, UsableHistory, restrict};
 use crate::lease::{LeaseBook, LeaseWriter, Written, holder};
 use crate::metrics::{AnnouncedLabels, Metrics};
 use crate::responder::Table;
@@ -53,6 +54,9 @@ pub(super) struct Election {
     pub(super) takeover_started: BTreeMap<IpAddr, Instant>,
     pub(super) last_heartbeat: Option<Lease>,
     pub(super) announced: HashSet<AnnouncedLabels>,
+    /// The interfaces this node can announce on, once the announcer has read them.
+    pub(super) usable_here: Option<Usable>,
+    pub(super) usable_history: UsableHistory,
 }
 
 impl Election {
@@ -118,10 +122,22 @@ impl Election {
         }
     }
 
-    pub(super) fn plan(&self, claims: &BTreeMap<IpAddr, Claim>, now: Instant) -> Plan {
+    /// Decides over `claims`, without the candidates that cannot announce on any interface
+    /// they are allowed: this node by its own links, the others by their heartbeats.
+    pub(super) fn plan(&mut self, claims: &BTreeMap<IpAddr, Claim>, now: Instant) -> Plan {
+        let mut usable = self.book.published_usable();
+        if let Some(here) = &self.usable_here {
+            usable.insert(self.config.node_name.clone(), here.clone());
+        }
+        for (node, interfaces) in &usable {
+            self.usable_history.observe(node, interfaces, now);
+        }
+        let mut claims = claims.clone();
+        restrict(&mut claims, &usable);
         let mut live = self
             .liveness
             .live(now, self.config.heartbeat_timeout, self.touch.since);
+        self.usable_history.settling_since(&mut live);
         // This node counts as live once in touch for a whole heartbeat timeout: by then it has
         // seen the heartbeats of every live peer, so a node starting next to others does not
         // grab every free IP before it knows they exist.
@@ -132,7 +148,7 @@ impl Election {
         }
         decide(&View {
             me: &self.config.node_name,
-            claims,
+            claims: &claims,
             holders: &self.book.holders(),
             live: &live,
             yielded: &self.yielded,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::runtime::watcher;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use crate::election::usable::Usable;
 use crate::lease::{LeaseWriter, MANAGED_BY, Written};
 use crate::metrics::Metrics;
 
@@ -62,20 +63,30 @@ pub async fn watch_leases(writer: LeaseWriter, events: mpsc::Sender<LeaseEvent>)
 /// What the heartbeat reports: the Lease as renewed, or `None` when a renewal failed.
 pub type Beat = Option<Lease>;
 
-/// Renews this node's heartbeat Lease every `interval` until the receiver is gone.
+/// Renews this node's heartbeat Lease every `interval`, and at once when this node's usable
+/// interfaces change (they are published on it), until the receiver is gone.
 pub async fn heartbeat(
     writer: LeaseWriter,
     interval: Duration,
     metrics: Arc<Metrics>,
+    mut usable: watch::Receiver<Option<Usable>>,
     beats: mpsc::Sender<Beat>,
 ) {
     let name = crate::election::lease_name::heartbeat(&writer.node);
     let mut current = writer.get(&name).await.ok().flatten();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut following = true;
     loop {
-        ticker.tick().await;
-        let beat = match writer.heartbeat(current.as_ref(), false).await {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            changed = usable.changed(), if following => following = changed.is_ok(),
+        }
+        let published = usable.borrow_and_update().clone();
+        let beat = match writer
+            .heartbeat(current.as_ref(), false, published.as_ref())
+            .await
+        {
             Ok(Written::Won(lease)) => {
                 current = Some((*lease).clone());
                 Some(*lease)
