@@ -13,6 +13,7 @@ pub mod annotations;
 pub mod bfdprofile;
 pub mod bgpadvertisement;
 pub mod bgppeer;
+pub mod cached;
 pub mod community;
 pub mod community_value;
 pub mod configurationstate;

@@ -11,6 +11,7 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc::UnboundedSender;
 
 use ferrolb_crds::IPAddressPool;
+use ferrolb_crds::cached::trim_for_cache;
 
 /// What changed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +56,7 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
     let tx = triggers.clone();
     let stream = watcher(Api::<Service>::all(client.clone()))
         .default_backoff()
+        .modify(trim_for_cache)
         .reflect(services_writer);
     tokio::spawn(forward(stream, tx, |event: &Event<Service>| match event {
         Event::Apply(s) | Event::Delete(s) => Some(Trigger::Service(service_key(s))),

@@ -16,12 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
+use ferrolb_crds::cached::trim_for_cache;
 use ferrolb_crds::{BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node as KubeNode, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
@@ -64,7 +65,8 @@ where
     let (store, writer) = reflector::store();
     let kind = K::kind(&K::DynamicType::default()).into_owned();
     let task = tokio::spawn(async move {
-        let stream = reflector::reflector(writer, watcher::watcher(api, config));
+        let stream =
+            reflector::reflector(writer, watcher::watcher(api, config).modify(trim_for_cache));
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             match event {
