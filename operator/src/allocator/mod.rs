@@ -10,6 +10,8 @@
 
 mod choice;
 mod demand;
+#[cfg(test)]
+mod metallb_cases;
 pub mod pool;
 mod sharing;
 mod used;

@@ -6,6 +6,8 @@
 pub mod advertisement;
 pub mod bfdprofile;
 pub mod community;
+#[cfg(test)]
+mod metallb_cases;
 pub mod peer;
 pub mod pool;
 pub mod service;
