@@ -195,12 +195,14 @@ pub fn delete_pool(kubectl: &Kubectl, name: &str) {
 }
 
 /// Waits until the API server relays the webhook's own denial (see [`webhook_verdict`]), so
-/// the registration is in place and its CA trusted, or panics after 60s.
+/// the registration is in place and its CA trusted, or panics after 60s. The anchor pool is
+/// removed again, so the world holds only the pools its test writes.
 pub fn wait_until_answering(kubectl: &Kubectl, process: &WebhookProcess) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = webhook_verdict(kubectl);
         if out.stderr.contains("overlaps with already defined CIDR") {
+            delete_pool(kubectl, PROBE_ANCHOR.0);
             return;
         }
         assert!(

@@ -164,7 +164,7 @@ async fn main() {
 }
 
 async fn run() {
-    say("starting a local control plane (etcd 3.4, kube-apiserver v1.20.2)");
+    say("starting a local control plane (etcd and kube-apiserver on loopback)");
     let control_plane =
         tokio::task::spawn_blocking(|| ControlPlane::start().expect("the control plane starts"))
             .await
