@@ -561,3 +561,25 @@ async fn standby_takes_over_when_the_leader_dies_and_metrics_follow() {
     );
     assert!(metrics.contains("ferrolb_operator_leader 1"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_without_node_ports_gets_its_ip_and_keeps_no_node_port() {
+    let lab = Lab::new().await;
+    let _operator = lab.operator("op-1");
+    lab.pool("p", "  addresses: [192.0.2.64/28]\n");
+    lab.service(
+        "no-node-ports",
+        "",
+        "  allocateLoadBalancerNodePorts: false\n",
+    );
+    let svc = lab.wait_ips("no-node-ports", &["192.0.2.64"]).await;
+    let spec = svc.spec.unwrap();
+    assert_eq!(spec.allocate_load_balancer_node_ports, Some(false));
+    assert!(
+        spec.ports
+            .unwrap_or_default()
+            .iter()
+            .all(|p| p.node_port.is_none()),
+        "the API server allocated a node port although the Service asked for none"
+    );
+}
