@@ -72,6 +72,7 @@ impl Reconciler {
             ctx.client.clone(),
             ctx.namespace.clone(),
             ctx.metrics.clone(),
+            ctx.caches.pools.clone(),
             usage_rx,
         );
         Self {
@@ -105,6 +106,9 @@ impl Reconciler {
                 Trigger::Pools => {
                     self.load_pools().await;
                     everything = true;
+                    // A pool's status may have been edited: let the status writer compare,
+                    // even when the usage stays the same.
+                    self.usage.send_modify(|_| ());
                 }
                 Trigger::Everything => everything = true,
             }

@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrolb_crds::IPAddressPool;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::{mpsc, watch};
 
 use crate::allocator::PoolUsage;
@@ -101,16 +103,18 @@ async fn run_queue(
     }
 }
 
-/// Writes pool status whenever the usage published on `usage` changes, latest first; failed
-/// writes are tried again a second later.
+/// Writes pool status whenever `usage` is published (a change of usage, or of the pools),
+/// for every pool whose status in `pools` (the cache) differs from its usage, so a status
+/// edited by hand is written back as MetalLB does; failed writes are tried again a second
+/// later.
 pub fn start_pool_status(
     client: kube::Client,
     namespace: String,
     metrics: Arc<Metrics>,
+    pools: Store<IPAddressPool>,
     mut usage: watch::Receiver<BTreeMap<String, PoolUsage>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut written: HashMap<String, PoolUsage> = HashMap::new();
         let mut failed = false;
         loop {
             let wait = tokio::time::sleep(if failed {
@@ -125,15 +129,13 @@ pub fn start_pool_status(
             failed = false;
             let latest = usage.borrow_and_update().clone();
             metrics.set_pools(latest.iter());
-            written.retain(|name, _| latest.contains_key(name));
             for (name, u) in latest {
-                if written.get(&name) == Some(&u) {
+                let observed = pools.get(&ObjectRef::new(&name).within(&namespace));
+                if observed.and_then(|p| p.status.clone()) == Some(writes::pool_status(&u)) {
                     continue;
                 }
                 match writes::write_pool_status(&client, &namespace, &name, &u).await {
-                    Ok(()) => {
-                        written.insert(name, u);
-                    }
+                    Ok(()) => {}
                     Err(e) => {
                         tracing::warn!("{e}");
                         metrics.write_errors.inc();

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ferrolb_crds::annotations::Annotation;
+use ferrolb_crds::ipaddresspool::IPAddressPoolStatus;
 use ferrolb_crds::{ConfigurationState, IPAddressPool};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -110,6 +111,16 @@ fn saturated(n: u128) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// The status a pool must show for usage `u`.
+pub fn pool_status(u: &PoolUsage) -> IPAddressPoolStatus {
+    IPAddressPoolStatus {
+        assigned_ipv4: saturated(u.assigned_v4),
+        assigned_ipv6: saturated(u.assigned_v6),
+        available_ipv4: saturated(u.available_v4()),
+        available_ipv6: saturated(u.available_v6()),
+    }
+}
+
 /// Writes a pool's usage into its status subresource by server-side apply.
 pub async fn write_pool_status(
     client: &kube::Client,
@@ -120,12 +131,7 @@ pub async fn write_pool_status(
     let body = json!({
         "apiVersion": "metallb.io/v1beta1",
         "kind": "IPAddressPool",
-        "status": {
-            "assignedIPv4": saturated(u.assigned_v4),
-            "assignedIPv6": saturated(u.assigned_v6),
-            "availableIPv4": saturated(u.available_v4()),
-            "availableIPv6": saturated(u.available_v6()),
-        }
+        "status": pool_status(u),
     });
     let api: Api<IPAddressPool> = Api::namespaced(client.clone(), namespace);
     timed(api.patch_status(

@@ -583,3 +583,32 @@ async fn a_service_without_node_ports_gets_its_ip_and_keeps_no_node_port() {
         "the API server allocated a node port although the Service asked for none"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_status_edited_by_hand_is_written_back() {
+    let lab = Lab::new().await;
+    let _operator = lab.operator("op-1");
+    lab.pool("edited", "  addresses: [192.0.2.80/30]\n");
+    lab.service("holder", "", "");
+    lab.wait_ips("holder", &["192.0.2.80"]).await;
+    lab.wait_pool_status("edited", (1, 3, 0, 0)).await;
+    let forged =
+        r#"{"status":{"assignedIPv4":0,"availableIPv4":4,"assignedIPv6":0,"availableIPv6":0}}"#;
+    lab.kubectl
+        .ok(
+            &[
+                "patch",
+                "ipaddresspool",
+                "edited",
+                "-n",
+                "metallb-system",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                forged,
+            ],
+            None,
+        )
+        .unwrap();
+    lab.wait_pool_status("edited", (1, 3, 0, 0)).await;
+}
