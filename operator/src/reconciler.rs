@@ -207,7 +207,9 @@ impl Reconciler {
         });
     }
 
-    /// Converges one Service and queues the writes it needs; returns whether IPs were freed.
+    /// Converges one Service and queues the writes it needs; returns whether waiting Services
+    /// may fit now: IPs were freed, or a Service that shares its IP was converged (its sharing
+    /// terms, such as its traffic policy, may have changed to admit a waiting partner).
     fn converge_one(&mut self, key: &str) -> bool {
         self.ctx.metrics.reconciles.inc();
         let Some(svc) = self.service(key) else {
@@ -282,7 +284,8 @@ impl Reconciler {
                         let condition =
                             service::condition(&svc, true, "IPAllocated", &message, now);
                         let pool = Some(done.assignment.pool.clone());
-                        (desired(&svc, ips.clone(), pool, Some(condition)), false)
+                        let sharing = demand.sharing.key.is_some();
+                        (desired(&svc, ips.clone(), pool, Some(condition)), sharing)
                     }
                     Err(failed) => {
                         self.waiting.insert(key.to_owned());

@@ -612,3 +612,27 @@ async fn a_pool_status_edited_by_hand_is_written_back() {
         .unwrap();
     lab.wait_pool_status("edited", (1, 3, 0, 0)).await;
 }
+
+/// A Service sharing an IP: key `k`, one port, and the given traffic policy.
+fn sharing_service(name: &str, port: u16, policy: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: default\n  annotations: {{metallb.io/allow-shared-ip: k, metallb.io/loadBalancerIPs: 192.0.2.96}}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: {policy}\n  selector: {{app: shared}}\n  ports: [{{port: {port}, protocol: TCP}}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pending_service_gets_the_shared_ip_once_its_partner_changes_to_compatible_terms() {
+    let lab = Lab::new().await;
+    let _operator = lab.operator("op-1");
+    lab.pool("single", "  addresses: [192.0.2.96/32]\n");
+    lab.apply(&sharing_service("first", 80, "Cluster"));
+    lab.wait_ips("first", &["192.0.2.96"]).await;
+    // Local beside Cluster may not share: the second waits.
+    lab.apply(&sharing_service("second", 81, "Local"));
+    lab.wait_condition("second", "SharingConflict").await;
+    // The partner moves to Local with the same selector: now they may share, and the waiting
+    // Service must be reconsidered without being touched itself.
+    lab.apply(&sharing_service("first", 80, "Local"));
+    lab.wait_ips("second", &["192.0.2.96"]).await;
+    lab.wait_ips("first", &["192.0.2.96"]).await;
+}
