@@ -9,11 +9,12 @@
 
 use ferrolb_crds::address::AddressRange;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
-use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
+use ferrolb_crds::IPAddressPool;
 use ferrolb_tests::kubectl::Outcome;
 use ferrolb_tests::{ControlPlane, Kubectl};
 use ferrolb_webhook::cluster::Cluster;
 use ferrolb_webhook::validate::{self, Verdict};
+use serde::de::DeserializeOwned;
 
 const NS: &str = "metallb-system";
 
@@ -71,6 +72,34 @@ fn webhook_words(kind: &str, name: &str, verdict: &Verdict) -> Vec<String> {
 
 fn cluster() -> Cluster {
     Cluster::empty(NS)
+}
+
+/// The object `kind` `name` (at `version`) with `spec`, and the webhook's reasons for refusing
+/// it, from its own `validate`, as the API server words them.
+fn webhook_refusal<K: DeserializeOwned>(
+    kind: &str,
+    version: &str,
+    name: &str,
+    spec: &str,
+    validate: impl Fn(&K, &Cluster) -> Verdict,
+) -> (String, Vec<String>) {
+    let yaml = yaml_of(kind, version, name, spec);
+    let object: K = serde_yaml::from_str(&yaml).unwrap();
+    let expected = webhook_words(kind, name, &validate(&object, &cluster()));
+    (yaml, expected)
+}
+
+/// The API server alone refuses the object with every reason the webhook gives.
+fn assert_refused_as_the_webhook_refuses<K: DeserializeOwned>(
+    kubectl: &Kubectl,
+    kind: &str,
+    version: &str,
+    name: &str,
+    spec: &str,
+    validate: impl Fn(&K, &Cluster) -> Verdict,
+) {
+    let (yaml, expected) = webhook_refusal(kind, version, name, spec, validate);
+    assert_refused_with(kubectl, &yaml, &expected);
 }
 
 fn yaml_of(kind: &str, version: &str, name: &str, spec: &str) -> String {
@@ -161,12 +190,12 @@ fn well_formed_entries_of_both_families_are_admitted() {
 #[test]
 fn a_pool_without_addresses_is_refused() {
     let kubectl = kubectl();
-    let yaml = yaml_of("IPAddressPool", "v1beta1", "empty", "  addresses: []\n");
-    let pool: IPAddressPool = serde_yaml::from_str(&yaml).unwrap();
-    let expected = webhook_words(
+    let (yaml, expected) = webhook_refusal(
         "IPAddressPool",
+        "v1beta1",
         "empty",
-        &validate::pool::validate(&pool, &cluster()),
+        "  addresses: []\n",
+        validate::pool::validate,
     );
     assert_eq!(
         expected,
@@ -181,14 +210,14 @@ fn peer_spec(extra: &str) -> String {
 }
 
 fn assert_peer_refused_as_the_webhook_refuses(kubectl: &Kubectl, spec: &str) {
-    let yaml = yaml_of("BGPPeer", "v1beta2", "faulty", spec);
-    let peer: BGPPeer = serde_yaml::from_str(&yaml).unwrap();
-    let expected = webhook_words(
+    assert_refused_as_the_webhook_refuses::<BGPPeer>(
+        kubectl,
         "BGPPeer",
+        "v1beta2",
         "faulty",
-        &validate::peer::validate(&peer, &cluster()),
+        spec,
+        validate::peer::validate,
     );
-    assert_refused_with(kubectl, &yaml, &expected);
 }
 
 #[test]
@@ -267,7 +296,8 @@ fn malformed_selectors_are_refused_in_every_kind_that_has_them() {
             &peer_spec(&format!("  nodeSelectors:\n{selector}")),
         );
 
-        let yaml = yaml_of(
+        assert_refused_as_the_webhook_refuses(
+            &kubectl,
             "IPAddressPool",
             "v1beta1",
             "selective",
@@ -275,14 +305,8 @@ fn malformed_selectors_are_refused_in_every_kind_that_has_them() {
                 "  addresses: [192.0.2.0/24]\n  serviceAllocation:\n    serviceSelectors:\n{}",
                 indent(selector)
             ),
+            validate::pool::validate,
         );
-        let pool: IPAddressPool = serde_yaml::from_str(&yaml).unwrap();
-        let expected = webhook_words(
-            "IPAddressPool",
-            "selective",
-            &validate::pool::validate(&pool, &cluster()),
-        );
-        assert_refused_with(&kubectl, &yaml, &expected);
 
         for field in [
             "nodeSelectors",
@@ -290,34 +314,33 @@ fn malformed_selectors_are_refused_in_every_kind_that_has_them() {
             "serviceSelectors",
         ] {
             let spec = format!("  {field}:\n{selector}");
-            let yaml = yaml_of("L2Advertisement", "v1beta1", "l2", &spec);
-            let ad: L2Advertisement = serde_yaml::from_str(&yaml).unwrap();
-            let expected = webhook_words(
+            assert_refused_as_the_webhook_refuses(
+                &kubectl,
                 "L2Advertisement",
+                "v1beta1",
                 "l2",
-                &validate::advertisement::validate_l2(&ad, &cluster()),
+                &spec,
+                validate::advertisement::validate_l2,
             );
-            assert_refused_with(&kubectl, &yaml, &expected);
-
-            let yaml = yaml_of("BGPAdvertisement", "v1beta1", "bgp", &spec);
-            let ad: BGPAdvertisement = serde_yaml::from_str(&yaml).unwrap();
-            let expected = webhook_words(
+            assert_refused_as_the_webhook_refuses(
+                &kubectl,
                 "BGPAdvertisement",
+                "v1beta1",
                 "bgp",
-                &validate::advertisement::validate_bgp(&ad, &cluster()),
+                &spec,
+                validate::advertisement::validate_bgp,
             );
-            assert_refused_with(&kubectl, &yaml, &expected);
         }
     }
     let preferred = "  preferredNodeSelectors:\n    - weight: 10\n      preference:\n        matchExpressions:\n          - {key: zone, operator: NotIn}\n";
-    let yaml = yaml_of("L2Advertisement", "v1beta1", "preferring", preferred);
-    let ad: L2Advertisement = serde_yaml::from_str(&yaml).unwrap();
-    let expected = webhook_words(
+    assert_refused_as_the_webhook_refuses(
+        &kubectl,
         "L2Advertisement",
+        "v1beta1",
         "preferring",
-        &validate::advertisement::validate_l2(&ad, &cluster()),
+        preferred,
+        validate::advertisement::validate_l2,
     );
-    assert_refused_with(&kubectl, &yaml, &expected);
 }
 
 fn indent(text: &str) -> String {
@@ -333,14 +356,14 @@ fn bgpadvertisement_lengths_and_community_values_are_refused_in_the_webhook_word
         "  aggregationLength: 24\n  serviceSelectors:\n    - matchLabels: {app: web}\n",
         "  communities: [\"65536:1\", \"large:1:2\", \"1:2:3\", \"large:1:2:4294967296\", \"x:1\"]\n",
     ] {
-        let yaml = yaml_of("BGPAdvertisement", "v1beta1", "bgp", spec);
-        let ad: BGPAdvertisement = serde_yaml::from_str(&yaml).unwrap();
-        let expected = webhook_words(
+        assert_refused_as_the_webhook_refuses(
+            &kubectl,
             "BGPAdvertisement",
+            "v1beta1",
             "bgp",
-            &validate::advertisement::validate_bgp(&ad, &cluster()),
+            spec,
+            validate::advertisement::validate_bgp,
         );
-        assert_refused_with(&kubectl, &yaml, &expected);
     }
 }
 
@@ -353,31 +376,26 @@ fn community_aliases_are_refused_in_the_webhook_words() {
         "  communities:\n    - {name: big, value: \"65536:1\"}\n",
         "  communities:\n    - {name: twice, value: \"1:1\"}\n    - {name: twice, value: \"1:2\"}\n",
     ] {
-        let yaml = yaml_of("Community", "v1beta1", "aliases", spec);
-        let community: Community = serde_yaml::from_str(&yaml).unwrap();
-        let expected = webhook_words(
+        assert_refused_as_the_webhook_refuses(
+            &kubectl,
             "Community",
+            "v1beta1",
             "aliases",
-            &validate::community::validate(&community, &cluster()),
+            spec,
+            validate::community::validate,
         );
-        assert_refused_with(&kubectl, &yaml, &expected);
     }
 }
 
 #[test]
 fn bfd_timers_out_of_range_are_refused_in_the_webhook_words() {
     let kubectl = kubectl();
-    let yaml = yaml_of(
+    let (yaml, expected) = webhook_refusal(
         "BFDProfile",
         "v1beta1",
         "fast",
         "  receiveInterval: 5\n  transmitInterval: 70000\n  detectMultiplier: 1\n  minimumTtl: 255\n",
-    );
-    let profile: BFDProfile = serde_yaml::from_str(&yaml).unwrap();
-    let expected = webhook_words(
-        "BFDProfile",
-        "fast",
-        &validate::bfdprofile::validate(&profile, &cluster()),
+        validate::bfdprofile::validate,
     );
     assert_eq!(expected.len(), 4);
     assert_refused_with(&kubectl, &yaml, &expected);
