@@ -192,21 +192,21 @@ pub async fn delete_all(
 }
 
 /// One EndpointSlice of `service` with a ready endpoint on each of `nodes`, as YAML for
-/// `kubectl apply` (named, since apply needs a name).
+/// `kubectl apply` (named, since apply needs a name; no owner, since the Service's uid is not
+/// known here).
 pub fn ready_yaml(service: &str, namespace: &str, nodes: &[&str]) -> String {
-    let mut yaml = format!(
-        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {service}-ready\n  \
-         namespace: {namespace}\n  labels:\n    {SERVICE_NAME_LABEL}: {service}\n    {}: {}\n\
-         addressType: IPv4\nports:\n- name: \"\"\n  port: 80\n  protocol: TCP\nendpoints:\n",
-        MANAGED_BY.0, MANAGED_BY.1
-    );
-    for (i, node) in nodes.iter().enumerate() {
-        yaml.push_str(&format!(
-            "- addresses: [{}]\n  nodeName: {node}\n  conditions: {{ready: true, serving: true, terminating: false}}\n",
-            pod_address(i)
-        ));
-    }
-    yaml
+    let owner = Service {
+        metadata: ObjectMeta {
+            name: Some(service.to_owned()),
+            namespace: Some(namespace.to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut slice = slices(&owner, &Backend::ready_on(nodes), CONTROLLER_MAX_PER_SLICE).remove(0);
+    slice.metadata.generate_name = None;
+    slice.metadata.name = Some(format!("{service}-ready"));
+    serde_yaml::to_string(&slice).expect("an EndpointSlice serializes")
 }
 
 #[cfg(test)]
@@ -241,6 +241,22 @@ mod tests {
                 "uid-1"
             );
         }
+    }
+
+    #[test]
+    fn the_yaml_for_kubectl_is_a_named_slice_with_one_ready_endpoint_per_node() {
+        let yaml = ready_yaml("web", "shop", &["a", "b"]);
+        assert!(yaml.contains("apiVersion: discovery.k8s.io/v1"), "{yaml}");
+        assert!(yaml.contains("kind: EndpointSlice"), "{yaml}");
+        let slice: EndpointSlice = serde_yaml::from_str(&yaml).unwrap();
+        assert_eq!(slice.metadata.name.as_deref(), Some("web-ready"));
+        assert_eq!(slice.metadata.labels.unwrap()[SERVICE_NAME_LABEL], "web");
+        let nodes: Vec<_> = slice
+            .endpoints
+            .iter()
+            .map(|e| e.node_name.clone())
+            .collect();
+        assert_eq!(nodes, [Some("a".to_owned()), Some("b".to_owned())]);
     }
 
     #[test]
