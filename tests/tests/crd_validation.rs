@@ -7,9 +7,9 @@
 //! (`ferrolb_webhook::validate`) on the same object and expects every one of its denials, less
 //! the object name the API server prints itself, in the API server's answer.
 
+use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::AddressRange;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
-use ferrolb_crds::IPAddressPool;
 use ferrolb_tests::kubectl::Outcome;
 use ferrolb_tests::{ControlPlane, Kubectl};
 use ferrolb_webhook::cluster::Cluster;
