@@ -4,8 +4,10 @@
 //! names, defaults and ranges, so a user's MetalLB YAML applies and reads back unchanged. The
 //! CustomResourceDefinitions are generated from these types ([`manifest`]) and checked in under
 //! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
-//! a Service asks for; [`service_class`] decides which Services ferrolb serves; [`rules`] holds
-//! the rules that need only the object, worded once for the webhook and the CRDs' CEL rules.
+//! a Service asks for; [`service_class`] decides which Services ferrolb serves;
+//! [`sharing_scope`] whether Services of different namespaces may share a pool's IP;
+//! [`rules`] holds the rules that need only the object, worded once for the webhook and the
+//! CRDs' CEL rules.
 //! Nothing here does I/O.
 
 pub mod address;
@@ -26,6 +28,7 @@ pub mod rules;
 pub mod selector;
 pub mod service_class;
 pub mod servicestatus;
+pub mod sharing_scope;
 
 pub use address::{AddressError, AddressRange, Family};
 pub use annotations::{Annotation, RequestError, ServiceRequest};
