@@ -1,6 +1,7 @@
 //! The operator's view of the cluster: reflector caches of Services, IPAddressPools (in its
 //! namespace) and Namespaces, kept current by watches that also emit a [`Trigger`] for each
-//! change, so the reconciler knows what to look at again.
+//! change, so the reconciler knows what to look at again. A pool read with an unknown
+//! `ferrolb.io/sharing-scope` is logged here, naming the pool and the value.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Service};
@@ -12,6 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::cached::trim_for_cache;
+use ferrolb_crds::sharing_scope::{SharingScope, UnknownScope};
 
 /// What changed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,7 +74,15 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
         stream,
         tx,
         |event: &Event<IPAddressPool>| match event {
-            Event::Init | Event::InitApply(_) => None,
+            Event::Init => None,
+            Event::InitApply(pool) => {
+                warn_unknown_scope(pool);
+                None
+            }
+            Event::Apply(pool) => {
+                warn_unknown_scope(pool);
+                Some(Trigger::Pools)
+            }
             _ => Some(Trigger::Pools),
         },
     ));
@@ -94,6 +104,20 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
         pools,
         namespaces,
     }
+}
+
+/// Logs a pool whose sharing scope is unknown, and what the allocator makes of it.
+fn warn_unknown_scope(pool: &IPAddressPool) {
+    if let Err(unknown) = SharingScope::of_pool(pool) {
+        tracing::warn!("{}", unknown_scope_warning(&unknown));
+    }
+}
+
+fn unknown_scope_warning(unknown: &UnknownScope) -> String {
+    format!(
+        "{unknown}; until then its IPs are shared as with {:?}: only between Services of one namespace",
+        SharingScope::FOR_UNKNOWN.as_str()
+    )
 }
 
 fn watcher<K>(api: Api<K>) -> impl futures::Stream<Item = watcher::Result<Event<K>>> + Send
@@ -122,5 +146,31 @@ async fn forward<K, S>(
             }
             Err(e) => tracing::warn!("watch failed, retrying: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_scope_is_logged_with_the_pool_the_value_and_the_restriction() {
+        let unknown = UnknownScope {
+            pool: "shared".into(),
+            value: "tenant".into(),
+        };
+        let warning = unknown_scope_warning(&unknown);
+        assert!(
+            warning.starts_with(
+                r#"IPAddressPool "shared": annotation ferrolb.io/sharing-scope is "tenant"; "#
+            ),
+            "{warning}"
+        );
+        assert!(
+            warning.ends_with(
+                r#"until then its IPs are shared as with "namespace": only between Services of one namespace"#
+            ),
+            "{warning}"
+        );
     }
 }

@@ -86,7 +86,11 @@ impl Lab {
     }
 
     async fn get(&self, name: &str) -> Option<Service> {
-        Api::<Service>::namespaced(self.client.clone(), "default")
+        self.get_in("default", name).await
+    }
+
+    async fn get_in(&self, namespace: &str, name: &str) -> Option<Service> {
+        Api::<Service>::namespaced(self.client.clone(), namespace)
             .get_opt(name)
             .await
             .ok()
@@ -95,10 +99,19 @@ impl Lab {
 
     /// Waits until the Service has exactly these ingress IPs.
     async fn wait_ips(&self, name: &str, want: &[&str]) -> Service {
-        eventually(WAIT, &format!("Service {name} to get {want:?}"), || async {
-            let svc = self.get(name).await?;
-            (ingress(&svc) == want).then_some(svc)
-        })
+        self.wait_ips_in("default", name, want).await
+    }
+
+    /// Waits until the Service `namespace/name` has exactly these ingress IPs.
+    async fn wait_ips_in(&self, namespace: &str, name: &str, want: &[&str]) -> Service {
+        eventually(
+            WAIT,
+            &format!("Service {namespace}/{name} to get {want:?}"),
+            || async {
+                let svc = self.get_in(namespace, name).await?;
+                (ingress(&svc) == want).then_some(svc)
+            },
+        )
         .await
     }
 
@@ -635,4 +648,52 @@ async fn a_pending_service_gets_the_shared_ip_once_its_partner_changes_to_compat
     lab.apply(&sharing_service("first", 80, "Local"));
     lab.wait_ips("second", &["192.0.2.96"]).await;
     lab.wait_ips("first", &["192.0.2.96"]).await;
+}
+
+/// A Service `namespace/name` with sharing key `k` on `port`, from `pool`.
+fn team_service(namespace: &str, name: &str, pool: &str, port: u16) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations: {{metallb.io/allow-shared-ip: k, metallb.io/address-pool: {pool}}}\nspec:\n  type: LoadBalancer\n  ports: [{{port: {port}}}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_sharing_key_in_two_namespaces_shares_only_from_an_unscoped_pool() {
+    let lab = Lab::new().await;
+    let _operator = lab.operator("op-1");
+    for namespace in ["team-a", "team-b"] {
+        lab.kubectl.ensure_namespace(namespace).unwrap();
+    }
+    lab.apply(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: scoped\n  namespace: metallb-system\n  annotations: {ferrolb.io/sharing-scope: namespace}\nspec:\n  addresses: [192.0.2.0/29]\n",
+    );
+    lab.pool("open", "  addresses: [198.51.100.0/29]\n");
+    lab.apply(&team_service("team-a", "web", "scoped", 80));
+    lab.wait_ips_in("team-a", "web", &["192.0.2.0"]).await;
+    lab.apply(&team_service("team-b", "web", "scoped", 443));
+    lab.wait_ips_in("team-b", "web", &["192.0.2.1"]).await;
+    lab.apply(&team_service("team-a", "api", "open", 80));
+    lab.wait_ips_in("team-a", "api", &["198.51.100.0"]).await;
+    lab.apply(&team_service("team-b", "api", "open", 443));
+    lab.wait_ips_in("team-b", "api", &["198.51.100.0"]).await;
+    // Within one namespace the scoped pool still shares.
+    lab.apply(&team_service("team-a", "dns", "scoped", 53));
+    lab.wait_ips_in("team-a", "dns", &["192.0.2.0"]).await;
+    // Asking for team-a's IP from team-b waits, naming both Services.
+    lab.apply(&format!(
+        "{}  loadBalancerIP: 192.0.2.0\n",
+        team_service("team-b", "dns", "scoped", 53)
+    ));
+    let pending = eventually(WAIT, "team-b/dns to wait with SharingConflict", || async {
+        condition(&lab.get_in("team-b", "dns").await?).filter(|c| c.reason == "SharingConflict")
+    })
+    .await;
+    assert!(
+        pending.message.contains("it is in use by team-a/")
+            && pending.message.ends_with("not team-b/dns"),
+        "{}",
+        pending.message
+    );
+    lab.wait_pool_status("scoped", (2, 6, 0, 0)).await;
+    lab.wait_pool_status("open", (1, 7, 0, 0)).await;
 }

@@ -1,7 +1,8 @@
 //! Choosing addresses for a Service that holds none: the IPs it asks for, when they are valid
 //! and free for it; otherwise the lowest free address of the first pool that may serve it, in
 //! MetalLB's pool order (matching `serviceAllocation` pools by priority, then the auto-assign
-//! pools by name), or an IP already shared under its sharing key. The family policy chooses
+//! pools by name), or an IP already shared under its sharing key (in a pool scoped to the
+//! namespace, only one shared within the Service's namespace). The family policy chooses
 //! among the pools of one tier only: a PreferDualStack Service takes one family from a pool
 //! meant for it rather than both from a general pool.
 
@@ -21,7 +22,9 @@ impl Allocator {
             let shared = ips.iter().copied().find(|ip| {
                 Family::of(*ip) == family
                     && pool.offers(*ip)
-                    && self.shareable(*ip, &demand.key, &demand.sharing).is_ok()
+                    && self
+                        .shareable(*ip, &demand.key, &demand.sharing, pool, None)
+                        .is_ok()
             });
             if shared.is_some() {
                 return shared;
@@ -164,7 +167,7 @@ impl Allocator {
                 )));
             }
             pool_name = Some(&pool.name);
-            self.shareable(*ip, &demand.key, &demand.sharing)
+            self.shareable(*ip, &demand.key, &demand.sharing, pool, None)
                 .map_err(|why| {
                     Refusal::new(
                         Reason::SharingConflict,

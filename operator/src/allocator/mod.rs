@@ -70,6 +70,9 @@ pub struct Failed {
 struct Held {
     assignment: Assignment,
     sharing: Sharing,
+    /// When it took these IPs, on the allocator's own clock: a Service that keeps its IPs
+    /// keeps its time, so the order says who was first on a shared IP.
+    since: u64,
 }
 
 /// Usage of one pool, for its status and metrics.
@@ -99,6 +102,8 @@ pub struct Allocator {
     by_sharing_key: HashMap<String, BTreeSet<IpAddr>>,
     used_v4: UsedSet,
     used_v6: UsedSet,
+    /// The last `since` handed out.
+    clock: u64,
 }
 
 impl Allocator {
@@ -181,7 +186,13 @@ impl Allocator {
         }
     }
 
-    fn take(&mut self, key: &str, assignment: Assignment, sharing: Sharing) {
+    /// Records that Service `key` holds `assignment`, since `since` when it already held it,
+    /// else from now.
+    fn take(&mut self, key: &str, assignment: Assignment, sharing: Sharing, since: Option<u64>) {
+        let since = since.unwrap_or_else(|| {
+            self.clock += 1;
+            self.clock
+        });
         for ip in &assignment.ips {
             self.holders.entry(*ip).or_default().insert(key.to_owned());
             self.used_mut(Family::of(*ip)).insert(ip_to_int(*ip));
@@ -197,18 +208,34 @@ impl Allocator {
             Held {
                 assignment,
                 sharing,
+                since,
             },
         );
     }
 
-    /// Whether `ip` is free for Service `key`, or held only by Services it may share with.
-    fn shareable(&self, ip: IpAddr, key: &str, sharing: &Sharing) -> Result<(), String> {
+    /// Whether `ip` of `pool` is free for Service `key`, or held only by Services it may share
+    /// with. `since` is when the Service took `ip`, if it holds it already: in a pool whose
+    /// sharing scope is the namespace, a partner of another namespace bars only a Service that
+    /// came after it, so when a pool gains that scope the first holder keeps the IP and the
+    /// later ones get their own.
+    fn shareable(
+        &self,
+        ip: IpAddr,
+        key: &str,
+        sharing: &Sharing,
+        pool: &Pool,
+        since: Option<u64>,
+    ) -> Result<(), String> {
         for other in self.holders.get(&ip).into_iter().flatten() {
             if other == key {
                 continue;
             }
-            let theirs = &self.held[other].sharing;
-            sharing.check(theirs, other)?;
+            let theirs = &self.held[other];
+            let same_key = sharing.key.is_some() && sharing.key == theirs.sharing.key;
+            if same_key && since.is_none_or(|mine| theirs.since < mine) {
+                sharing::within_scope(pool.sharing_scope, &pool.name, key, other)?;
+            }
+            sharing.check(&theirs.sharing, other)?;
         }
         Ok(())
     }
@@ -222,16 +249,16 @@ impl Allocator {
         status_ips: &[IpAddr],
     ) -> Result<Converged, Failed> {
         let key = demand.key.as_str();
-        let current = match self.held.get(key) {
-            Some(h) => Some(h.assignment.clone()),
-            None => self.recover(status_ips),
+        let (current, since) = match self.held.get(key) {
+            Some(h) => (Some(h.assignment.clone()), Some(h.since)),
+            None => (self.recover(status_ips), None),
         };
         let mut cleared = None;
         if let Some(current) = current {
-            match self.keepable(demand, &current) {
+            match self.keepable(demand, &current, since) {
                 Ok(()) => {
                     self.release(key);
-                    self.take(key, current.clone(), demand.sharing.clone());
+                    self.take(key, current.clone(), demand.sharing.clone(), since);
                     return Ok(self.maybe_extend(demand, current));
                 }
                 Err(why) => {
@@ -242,7 +269,7 @@ impl Allocator {
         }
         match self.allocate(demand) {
             Ok(assignment) => {
-                self.take(key, assignment.clone(), demand.sharing.clone());
+                self.take(key, assignment.clone(), demand.sharing.clone(), None);
                 let change = match cleared {
                     Some(why) => Change::Moved(why),
                     None => Change::Allocated,
@@ -263,8 +290,14 @@ impl Allocator {
         })
     }
 
-    /// Whether a Service may keep `current`, or why not.
-    fn keepable(&self, demand: &Demand, current: &Assignment) -> Result<(), String> {
+    /// Whether a Service may keep `current`, which it holds since `since` (`None`: read from
+    /// its status, not held yet), or why not.
+    fn keepable(
+        &self,
+        demand: &Demand,
+        current: &Assignment,
+        since: Option<u64>,
+    ) -> Result<(), String> {
         let Some(pool) = self.pools.get(&current.pool) else {
             return Err(format!("its pool {:?} no longer exists", current.pool));
         };
@@ -324,7 +357,7 @@ impl Allocator {
             ));
         }
         for ip in &current.ips {
-            self.shareable(*ip, &demand.key, &demand.sharing)
+            self.shareable(*ip, &demand.key, &demand.sharing, pool, since)
                 .map_err(|why| format!("{ip} cannot stay: {why}"))?;
         }
         Ok(())
@@ -357,8 +390,14 @@ impl Allocator {
         assignment
             .ips
             .sort_by_key(|ip| demand.families.iter().position(|f| *f == Family::of(*ip)));
+        let since = self.held.get(&demand.key).map(|h| h.since);
         self.release(&demand.key);
-        self.take(&demand.key, assignment.clone(), demand.sharing.clone());
+        self.take(
+            &demand.key,
+            assignment.clone(),
+            demand.sharing.clone(),
+            since,
+        );
         Converged {
             assignment,
             change: Change::Extended(ip),

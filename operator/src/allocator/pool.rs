@@ -1,6 +1,7 @@
-//! A pool as the allocator sees it: parsed ranges, auto-assignment, the .0/.255 rule, and which
-//! Services it serves ([`Eligibility`]), built from an `IPAddressPool` object. A pool that does
-//! not parse is refused whole with a message naming it and the bad value.
+//! A pool as the allocator sees it: parsed ranges, auto-assignment, the .0/.255 rule, which
+//! Services it serves ([`Eligibility`]) and who may share its IPs ([`SharingScope`]), built from
+//! an `IPAddressPool` object. A pool that does not parse is refused whole with a message naming
+//! it and the bad value; an unknown sharing scope restricts ([`SharingScope::FOR_UNKNOWN`]).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -8,6 +9,7 @@ use std::net::IpAddr;
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::{AddressRange, Family, is_buggy_ip};
+use ferrolb_crds::sharing_scope::SharingScope;
 use kube::core::{Selector, SelectorExt};
 
 /// Labels of a Service and of its namespace, what pools select on.
@@ -63,6 +65,8 @@ pub struct Pool {
     pub avoid_buggy_ips: bool,
     /// Set when the pool restricts or ranks the Services it serves.
     pub eligibility: Option<Eligibility>,
+    /// Whether Services of different namespaces may share its IPs.
+    pub sharing_scope: SharingScope,
 }
 
 impl Pool {
@@ -104,6 +108,7 @@ impl Pool {
             auto_assign: object.spec.auto_assign(),
             avoid_buggy_ips: object.spec.avoid_buggy_ips,
             eligibility,
+            sharing_scope: SharingScope::of_pool(object).unwrap_or(SharingScope::FOR_UNKNOWN),
         })
     }
 

@@ -1,9 +1,12 @@
 //! When two Services may share one IP (`metallb.io/allow-shared-ip`), as MetalLB defines it:
 //! the same non-empty sharing key, the same externalTrafficPolicy (with `Local`, the same pod
 //! selector, so both reach the same pods from the announcing node), and no port used by both
-//! with the same protocol.
+//! with the same protocol. Beyond MetalLB, a pool with `ferrolb.io/sharing-scope: namespace`
+//! lets only Services of one namespace share ([`within_scope`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use ferrolb_crds::sharing_scope::{self, SharingScope};
 
 /// What of a Service matters for sharing its IP.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,6 +62,25 @@ impl Sharing {
         }
         Ok(())
     }
+}
+
+/// Whether Service `me` may share an IP of `pool`, whose scope is `scope`, with Service
+/// `them` (both `namespace/name`) as far as their namespaces go, or why not, naming both.
+pub fn within_scope(scope: SharingScope, pool: &str, me: &str, them: &str) -> Result<(), String> {
+    if scope.admits(namespace_of(me), namespace_of(them)) {
+        return Ok(());
+    }
+    Err(format!(
+        "it is in use by {them}, and IPAddressPool {pool:?} has {}: {}, so only Services of namespace {:?} may share it, not {me}",
+        sharing_scope::ANNOTATION,
+        scope.as_str(),
+        namespace_of(them)
+    ))
+}
+
+/// The namespace of a `namespace/name` key.
+fn namespace_of(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(namespace, _)| namespace)
 }
 
 #[cfg(test)]
@@ -143,6 +165,22 @@ mod tests {
             a.check(&cluster, "default/c")
                 .unwrap_err()
                 .contains("different externalTrafficPolicy")
+        );
+    }
+
+    #[test]
+    fn a_namespace_scoped_pool_refuses_another_namespace_naming_both_services() {
+        assert_eq!(
+            within_scope(SharingScope::Namespace, "p", "team-a/web", "team-a/api"),
+            Ok(())
+        );
+        assert_eq!(
+            within_scope(SharingScope::Namespace, "p", "team-b/web", "team-a/web").unwrap_err(),
+            r#"it is in use by team-a/web, and IPAddressPool "p" has ferrolb.io/sharing-scope: namespace, so only Services of namespace "team-a" may share it, not team-b/web"#
+        );
+        assert_eq!(
+            within_scope(SharingScope::Cluster, "p", "team-b/web", "team-a/web"),
+            Ok(())
         );
     }
 }

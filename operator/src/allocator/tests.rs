@@ -6,6 +6,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::*;
 
+mod sharing_scope;
+
 fn pool(name: &str, addresses: &[&str]) -> Pool {
     pool_with(name, addresses, |_| {})
 }
