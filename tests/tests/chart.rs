@@ -565,6 +565,7 @@ fn each_component_gets_only_the_access_it_needs() {
             "ipaddresspools.metallb.io",
             NAMESPACE,
         ),
+        ("ferrolb-webhook", "watch", "services", "default"),
         (
             "ferrolb-webhook",
             "update",
@@ -598,6 +599,7 @@ fn each_component_gets_only_the_access_it_needs() {
         ),
         ("ferrolb-operator", "get", "secrets", NAMESPACE),
         ("ferrolb-webhook", "get", "secrets/other", NAMESPACE),
+        ("ferrolb-webhook", "update", "services", "default"),
         (
             "ferrolb-webhook",
             "update",

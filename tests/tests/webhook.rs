@@ -289,3 +289,67 @@ fn a_legacy_annotation_is_admitted_with_a_warning_naming_its_replacement() {
         out.stderr
     );
 }
+
+/// Applies `yaml` until it is admitted (the webhook sees new pools through a watch).
+fn apply_until_admitted(kubectl: &Kubectl, yaml: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = apply(kubectl, yaml);
+        if out.success {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never admitted: {}", out.stderr);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn an_ip_shared_in_another_namespace_of_a_namespace_scoped_pool_is_refused_naming_both() {
+    let (kubectl, _webhook) = webhook();
+    let scoped = |value: &str| {
+        format!(
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: team-scoped\n  namespace: {NS}\n  annotations: {{ferrolb.io/sharing-scope: {value}}}\nspec:\n  addresses: [198.51.100.160/28]\n"
+        )
+    };
+    let out = apply(&kubectl, &scoped("tenant"));
+    assert!(!out.success);
+    assert!(
+        out.stderr.contains(r#"denied the request: IPAddressPool "team-scoped": annotation ferrolb.io/sharing-scope is "tenant"; use "namespace""#),
+        "{}",
+        out.stderr
+    );
+    let out = apply(&kubectl, &scoped("namespace"));
+    assert!(out.success, "{}", out.stderr);
+    let shared = |namespace: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: {namespace}\n  annotations: {{metallb.io/allow-shared-ip: k, metallb.io/loadBalancerIPs: 198.51.100.161}}\nspec:\n  type: LoadBalancer\n  ports: [{{port: 80}}]\n"
+        )
+    };
+    for namespace in ["team-a", "team-b"] {
+        kubectl.ensure_namespace(namespace).unwrap();
+    }
+    apply_until_admitted(&kubectl, &shared("team-a"));
+    // As the operator would: team-a/web holds the IP.
+    kubectl
+        .ok(
+            &[
+                "patch",
+                "service",
+                "web",
+                "-n",
+                "team-a",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                r#"{"status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.161"}]}}}"#,
+            ],
+            None,
+        )
+        .unwrap();
+    let out = apply_until_denied(&kubectl, &shared("team-b"), "sharing-scope");
+    assert!(
+        out.stderr.contains(r#"denied the request: Service "team-b/web": metallb.io/loadBalancerIPs asks for 198.51.100.161, which Service "team-a/web" holds with the same allow-shared-ip key, but IPAddressPool "team-scoped" has ferrolb.io/sharing-scope: namespace, so only Services of namespace "team-a" may share it"#),
+        "{}",
+        out.stderr
+    );
+}

@@ -8,6 +8,7 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 use serde::de::DeserializeOwned;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
+use ferrolb_crds::sharing_scope;
 use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use k8s_openapi::api::core::v1::Service;
 
@@ -161,14 +162,24 @@ fn decide(
     })
 }
 
-/// Whether an update leaves a metallb.io object's spec and labels as they were: then it
-/// cannot make the configuration worse, and must pass even if the stored object predates a
-/// rule (a finalizer removed from an old overlapping pool must not leave it stuck deleting).
+/// Whether an update leaves a metallb.io object's spec, labels and ferrolb's own annotations
+/// (`ferrolb.io/sharing-scope`) as they were: then it cannot make the configuration worse, and
+/// must pass even if the stored object predates a rule (a finalizer removed from an old
+/// overlapping pool must not leave it stuck deleting).
 fn unchanged(request: &AdmissionRequest<DynamicObject>) -> bool {
     let (Some(new), Some(old)) = (&request.object, &request.old_object) else {
         return false;
     };
-    new.data.get("spec") == old.data.get("spec") && new.metadata.labels == old.metadata.labels
+    let scope = |o: &DynamicObject| {
+        o.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(sharing_scope::ANNOTATION))
+            .cloned()
+    };
+    new.data.get("spec") == old.data.get("spec")
+        && new.metadata.labels == old.metadata.labels
+        && scope(new) == scope(old)
 }
 
 fn json(
@@ -301,6 +312,36 @@ mod tests {
         let mut relabelled = stored.clone();
         relabelled["metadata"]["labels"] = json!({"tier": "gold"});
         assert_eq!(update(relabelled)["allowed"], false);
+    }
+
+    #[test]
+    fn an_update_that_only_sets_the_sharing_scope_is_judged() {
+        let stored = pool_json("shared", &["198.51.100.0/24"]);
+        let update = |new: &Value, old: &Value| {
+            answer(
+                Kind::IPAddressPool,
+                &body(
+                    "UPDATE",
+                    "IPAddressPool",
+                    "v1beta1",
+                    new.clone(),
+                    old.clone(),
+                ),
+                &Cluster::empty(NS),
+            )
+        };
+        let mut misspelt = stored.clone();
+        misspelt["metadata"]["annotations"] = json!({"ferrolb.io/sharing-scope": "tenant"});
+        let response = update(&misspelt, &stored);
+        assert_eq!(response["allowed"], false);
+        assert_eq!(
+            response["status"]["message"],
+            r#"IPAddressPool "shared": annotation ferrolb.io/sharing-scope is "tenant"; use "namespace" (Services share an IP only within one namespace) or "cluster" (any namespace, as MetalLB), or remove it"#
+        );
+        // A stored pool that predates the rule still takes unrelated edits.
+        let mut finalized = misspelt.clone();
+        finalized["metadata"]["finalizers"] = json!(["example.com/cleanup"]);
+        assert_eq!(update(&finalized, &misspelt)["allowed"], true);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the validators know of the cluster: the metallb.io objects already in ferrolb's
-//! namespace, one immutable snapshot per moment, and which Services are ferrolb's to judge
-//! (its `--lb-class`). The watch code ([`crate::stores`]) builds a new snapshot whenever a kind
+//! namespace, the IPs Services hold with a sharing key, one immutable snapshot per moment, and
+//! which Services are ferrolb's to judge (its `--lb-class`). The watch code ([`crate::stores`]) builds a new snapshot whenever a kind
 //! changes and swaps it in; each admission request reads the snapshot current when it arrives,
 //! so validation never waits on the API server.
 
@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
+use k8s_openapi::api::core::v1::Service;
 
 use crate::pool_index::PoolIndex;
+use crate::service_index::ServiceIndex;
 
 /// Objects of one kind, by name.
 pub type ByName<K> = Arc<BTreeMap<String, Arc<K>>>;
@@ -24,6 +26,8 @@ pub struct Cluster {
     /// [`ferrolb_crds::service_class::serves`] reads it.
     pub lb_class: Option<String>,
     pub pools: Arc<PoolIndex>,
+    /// LoadBalancer Services of any namespace holding IPs with a sharing key.
+    pub services: Arc<ServiceIndex>,
     pub l2_advertisements: ByName<L2Advertisement>,
     pub bgp_advertisements: ByName<BGPAdvertisement>,
     pub peers: ByName<BGPPeer>,
@@ -38,6 +42,7 @@ impl Cluster {
             namespace: namespace.to_owned(),
             lb_class: None,
             pools: Default::default(),
+            services: Default::default(),
             l2_advertisements: Default::default(),
             bgp_advertisements: Default::default(),
             peers: Default::default(),
@@ -55,6 +60,12 @@ impl Cluster {
     /// The same cluster with these pools instead.
     pub fn with_pools(mut self, pools: impl IntoIterator<Item = Arc<IPAddressPool>>) -> Self {
         self.pools = Arc::new(PoolIndex::new(pools));
+        self
+    }
+
+    /// The same cluster with these Services instead (judged by its `lb_class`).
+    pub fn with_services<'a>(mut self, services: impl IntoIterator<Item = &'a Service>) -> Self {
+        self.services = Arc::new(ServiceIndex::new(services, self.lb_class.as_deref()));
         self
     }
 

@@ -5,7 +5,7 @@
 //! AdmissionReview and hands the object and the current [`cluster::Cluster`] snapshot to the
 //! pure rules in [`validate`]. The snapshot is kept by [`stores`] from watches of the
 //! namespace; its pools are indexed by address in [`pool_index`] so overlap checks cost a
-//! binary search. [`conversion`] converts BGPPeer between its versions. Certificates are
+//! binary search, and the IPs Services share in [`service_index`]. [`conversion`] converts BGPPeer between its versions. Certificates are
 //! generated and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and
 //! registered with the API server by [`registration`]. [`cli`] holds the flags.
 
@@ -18,6 +18,7 @@ pub mod conversion;
 pub mod pool_index;
 pub mod registration;
 pub mod server;
+pub mod service_index;
 pub mod stores;
 pub mod tls;
 pub mod validate;

@@ -1,13 +1,15 @@
 //! IPAddressPool rules: every address entry parses; no entry overlaps another entry of the
 //! pool or of any other pool (found through the [`PoolIndex`](crate::pool_index::PoolIndex),
 //! not by walking all pools); serviceAllocation lists no namespace or selector twice and its
-//! selectors are valid; and the pool does not break the aggregation length of a
+//! selectors are valid; its `ferrolb.io/sharing-scope` annotation, if any, is `namespace` or
+//! `cluster`; and the pool does not break the aggregation length of a
 //! BGPAdvertisement that selects it. The rules within one pool use the words of
 //! [`ferrolb_crds::rules::pool`], which the CRD's CEL rules say too.
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::AddressRange;
 use ferrolb_crds::rules::pool::NO_ADDRESSES;
+use ferrolb_crds::sharing_scope::SharingScope;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
@@ -76,6 +78,10 @@ pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {
             "serviceAllocation.serviceSelectors",
             &allocation.service_selectors,
         );
+    }
+
+    if let Err(unknown) = SharingScope::of_pool(pool) {
+        verdict.deny(unknown.to_string());
     }
 
     for advertisement in cluster.bgp_advertisements.values() {
@@ -255,6 +261,39 @@ mod tests {
             validate(&p, &cluster(&[])).denials,
             [
                 r#"IPAddressPool "prod": serviceAllocation.serviceSelectors[0].matchExpressions[0].values lists "bar" more than once"#
+            ]
+        );
+    }
+
+    fn with_scope(value: &str) -> IPAddressPool {
+        let mut p = pool("shared", &["198.51.100.0/24"]);
+        p.metadata.annotations = Some(
+            [(
+                ferrolb_crds::sharing_scope::ANNOTATION.to_owned(),
+                value.to_owned(),
+            )]
+            .into(),
+        );
+        p
+    }
+
+    #[test]
+    fn a_sharing_scope_of_namespace_or_cluster_is_admitted() {
+        for value in ["namespace", "cluster"] {
+            assert_eq!(
+                validate(&with_scope(value), &cluster(&[])),
+                Verdict::default(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_other_sharing_scope_is_denied_naming_the_pool_and_the_value() {
+        assert_eq!(
+            validate(&with_scope("Namespace"), &cluster(&[])).denials,
+            [
+                r#"IPAddressPool "shared": annotation ferrolb.io/sharing-scope is "Namespace"; use "namespace" (Services share an IP only within one namespace) or "cluster" (any namespace, as MetalLB), or remove it"#
             ]
         );
     }

@@ -2,7 +2,10 @@
 //! [`ServiceRequest::parse`], the same code the operator allocates with) must make sense, and
 //! the IPs and pool it names must exist: an IP in no pool, an unknown pool, or an IP outside
 //! the pool asked for would otherwise leave the Service `<pending>` without a word. Legacy
-//! `metallb.universe.tf/` annotations are warnings naming their replacement. Services of other
+//! `metallb.universe.tf/` annotations are warnings naming their replacement. A requested IP
+//! of a pool with `ferrolb.io/sharing-scope: namespace` that a Service of another namespace
+//! holds with the same sharing key is refused, naming both Services (the operator would keep
+//! the Service pending). Services of other
 //! types, and LoadBalancers of a class this webhook does not serve
 //! ([`service_class::serves_service`], the rule the operator allocates by), are not looked at:
 //! their annotations are another load balancer's business.
@@ -11,6 +14,7 @@ use k8s_openapi::api::core::v1::Service;
 
 use ferrolb_crds::annotations::ServiceRequest;
 use ferrolb_crds::service_class;
+use ferrolb_crds::sharing_scope::{self, SharingScope};
 
 use super::Verdict;
 use crate::cluster::Cluster;
@@ -80,8 +84,45 @@ pub fn validate(service: &Service, old: Option<&Service>, cluster: &Cluster) -> 
             )),
             _ => {}
         }
+        let pool = request.pool.as_deref().or(holders.first().copied());
+        if let (Some(pool), Some(key)) = (pool, &request.sharing_key) {
+            for holder in namespace_scope_conflicts(service, *ip, key, pool, cluster) {
+                verdict.deny(format!(
+                    "{object}: {source} asks for {ip}, which Service {holder:?} holds with the same allow-shared-ip key, but IPAddressPool {pool:?} has {}: {}, so only Services of namespace {:?} may share it",
+                    sharing_scope::ANNOTATION,
+                    SharingScope::Namespace.as_str(),
+                    namespace_of(holder)
+                ));
+            }
+        }
     }
     verdict
+}
+
+/// The Services of other namespaces holding `ip` with sharing key `key`, when `pool` lets only
+/// one namespace share its IPs (an unknown scope counts as that, as the operator reads it).
+fn namespace_scope_conflicts<'a>(
+    service: &Service,
+    ip: std::net::IpAddr,
+    key: &str,
+    pool: &str,
+    cluster: &'a Cluster,
+) -> Vec<&'a str> {
+    let scope = cluster.pools.get(pool).map_or(SharingScope::Cluster, |p| {
+        SharingScope::of_pool(p).unwrap_or(SharingScope::FOR_UNKNOWN)
+    });
+    let namespace = service.metadata.namespace.as_deref().unwrap_or_default();
+    cluster
+        .services
+        .holders(ip)
+        .filter(|(holder, theirs)| *theirs == key && !scope.admits(namespace, namespace_of(holder)))
+        .map(|(holder, _)| holder)
+        .collect()
+}
+
+/// The namespace of a `namespace/name` key.
+fn namespace_of(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(namespace, _)| namespace)
 }
 
 /// What [`ServiceRequest::parse`] reads from a Service: its type, the annotations it knows
@@ -321,5 +362,91 @@ mod tests {
         let before = out_of_pool_request();
         let after = of_class(before.clone(), "ferrolb.io/lb");
         assert!(!validate(&after, Some(&before), &cluster).allowed());
+    }
+
+    /// A cluster whose pool "shared" (198.51.100.0/24) has this sharing-scope annotation, where
+    /// `holder` holds 198.51.100.5 with the sharing key `k`.
+    fn sharing_cluster(scope: Option<&str>, holder: &str) -> Cluster {
+        let mut shared = crate::validate::fixtures::pool("shared", &["198.51.100.0/24"]);
+        shared.metadata.annotations =
+            scope.map(|v| [(sharing_scope::ANNOTATION.to_owned(), v.to_owned())].into());
+        let holder = crate::service_index::tests::holder(
+            holder,
+            &[("metallb.io/allow-shared-ip", "k")],
+            &["198.51.100.5"],
+        );
+        Cluster::empty(NS)
+            .with_pools([std::sync::Arc::new(shared)])
+            .with_services([&holder])
+    }
+
+    fn asking_for_the_shared_ip(key: &str) -> Service {
+        service(
+            "LoadBalancer",
+            &[
+                ("metallb.io/loadBalancerIPs", "198.51.100.5"),
+                ("metallb.io/allow-shared-ip", key),
+            ],
+            None,
+        )
+    }
+
+    #[test]
+    fn an_ip_shared_by_another_namespace_of_a_namespace_scoped_pool_is_denied_naming_both() {
+        let cluster = sharing_cluster(Some("namespace"), "team-a/web");
+        assert_eq!(
+            validate(&asking_for_the_shared_ip("k"), None, &cluster).denials,
+            [
+                r#"Service "shop/web": metallb.io/loadBalancerIPs asks for 198.51.100.5, which Service "team-a/web" holds with the same allow-shared-ip key, but IPAddressPool "shared" has ferrolb.io/sharing-scope: namespace, so only Services of namespace "team-a" may share it"#
+            ]
+        );
+        // Named by spec.loadBalancerIP and the pool, with the legacy key: the same.
+        let legacy = service(
+            "LoadBalancer",
+            &[
+                ("metallb.universe.tf/allow-shared-ip", "k"),
+                ("metallb.io/address-pool", "shared"),
+            ],
+            Some("198.51.100.5"),
+        );
+        assert_eq!(validate(&legacy, None, &cluster).denials.len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_scope_is_judged_as_namespace() {
+        let cluster = sharing_cluster(Some("tenant"), "team-a/web");
+        assert!(!validate(&asking_for_the_shared_ip("k"), None, &cluster).allowed());
+    }
+
+    #[test]
+    fn sharing_is_admitted_within_a_namespace_or_from_an_unscoped_pool() {
+        let same_namespace = sharing_cluster(Some("namespace"), "shop/api");
+        assert_eq!(
+            validate(&asking_for_the_shared_ip("k"), None, &same_namespace),
+            Verdict::default()
+        );
+        for scope in [None, Some("cluster")] {
+            let unscoped = sharing_cluster(scope, "team-a/web");
+            assert_eq!(
+                validate(&asking_for_the_shared_ip("k"), None, &unscoped),
+                Verdict::default(),
+                "{scope:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_key_or_another_ip_is_not_a_scope_conflict() {
+        let cluster = sharing_cluster(Some("namespace"), "team-a/web");
+        assert!(validate(&asking_for_the_shared_ip("other"), None, &cluster).allowed());
+        let elsewhere = service(
+            "LoadBalancer",
+            &[
+                ("metallb.io/loadBalancerIPs", "198.51.100.6"),
+                ("metallb.io/allow-shared-ip", "k"),
+            ],
+            None,
+        );
+        assert!(validate(&elsewhere, None, &cluster).allowed());
     }
 }
