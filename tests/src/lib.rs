@@ -18,7 +18,9 @@ pub mod kubectl;
 pub mod layer2;
 pub mod netlab;
 pub mod process;
+pub mod real_cluster;
 pub mod seeds;
+pub mod slow_link;
 pub mod webhook;
 
 pub use control_plane::ControlPlane;

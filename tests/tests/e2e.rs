@@ -91,7 +91,7 @@ fn a_service_gets_an_ip_from_the_pool_it_names_and_frees_it_when_deleted() {
     kubectl
         .ok(
             &["apply", "-f", "-"],
-            Some(&pool_yaml(&pool, "203.0.113.16/29")),
+            Some(&pool_yaml(&pool, "203.0.113.240/29")),
         )
         .unwrap();
     kubectl
@@ -111,7 +111,7 @@ fn a_service_gets_an_ip_from_the_pool_it_names_and_frees_it_when_deleted() {
         );
         (!ip.is_empty()).then_some(ip)
     });
-    assert_eq!(ip, "203.0.113.16");
+    assert_eq!(ip, "203.0.113.240");
     until("the pool annotation and the condition", || {
         let pool_annotation = jsonpath(
             &kubectl,
