@@ -2,8 +2,10 @@
 //!
 //! Caches are filled in every replica, so a standby is ready the moment it is elected. While
 //! this replica leads, triggers are drained in batches (everything that arrived since the last
-//! batch, each Service once) and handed to a [`Reconciler`]; losing the lead ends the term at
-//! once, and the next term starts from a fresh allocator and a full pass.
+//! batch, each Service once) and handed to a [`Reconciler`] of the elector's current [`Term`];
+//! when the elector publishes another term or none, the reconciler is dropped at once (its
+//! writes were already refused by the fence from the moment its term ended), and the next term
+//! starts from a fresh allocator and a full pass.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use crate::caches::{self, Trigger};
 use crate::metrics::Metrics;
 use crate::reconciler::{Context, Reconciler};
+use crate::term::Term;
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -29,7 +32,7 @@ pub async fn run(
     client: kube::Client,
     settings: Settings,
     metrics: Arc<Metrics>,
-    mut leading: watch::Receiver<bool>,
+    mut leading: watch::Receiver<Option<Term>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let (tx, mut triggers) = mpsc::unbounded_channel();
@@ -56,40 +59,42 @@ pub async fn run(
     });
     loop {
         // Follow: drop triggers, the next term's full pass covers them.
-        loop {
-            if *leading.borrow_and_update() {
-                break;
+        let term = loop {
+            if let Some(term) = leading.borrow_and_update().clone() {
+                break term;
             }
             tokio::select! {
                 _ = leading.changed() => {}
                 _ = stop.wait_for(|s| *s) => return,
                 Some(_) = triggers.recv() => {}
             }
-        }
+        };
         metrics.leader.set(1);
-        tracing::info!("leading: reconciling every Service");
-        let mut term = Reconciler::new(ctx.clone());
+        tracing::info!(term = term.id().0, "leading: reconciling every Service");
+        let id = term.id();
+        let mut reconciler = Reconciler::new(ctx.clone(), term);
         let lost = tokio::select! {
-            _ = lead(&mut term, &mut triggers) => false,
-            _ = leading.wait_for(|l| !*l) => true,
+            _ = lead(&mut reconciler, &mut triggers) => false,
+            _ = leading.wait_for(|l| l.as_ref().map(Term::id) != Some(id)) => true,
             _ = stop.wait_for(|s| *s) => false,
         };
+        drop(reconciler);
         metrics.leader.set(0);
         if !lost {
             return;
         }
-        tracing::warn!("lost the lead: stopped writing");
+        tracing::warn!(term = id.0, "lost the lead: stopped writing");
     }
 }
 
-async fn lead(term: &mut Reconciler, triggers: &mut mpsc::UnboundedReceiver<Trigger>) {
+async fn lead(reconciler: &mut Reconciler, triggers: &mut mpsc::UnboundedReceiver<Trigger>) {
     while triggers.try_recv().is_ok() {}
-    term.full_pass().await;
+    reconciler.full_pass().await;
     while let Some(first) = triggers.recv().await {
         let mut batch = BTreeSet::from([first]);
         while let Ok(more) = triggers.try_recv() {
             batch.insert(more);
         }
-        term.process(batch).await;
+        reconciler.process(batch).await;
     }
 }

@@ -1,9 +1,16 @@
 //! Leader election over one `coordination.k8s.io/v1` Lease, so that of several operator
 //! replicas exactly one writes. Every update is guarded by the resourceVersion it read (no
-//! blind overwrite), every API call has a timeout, expiry is judged on this replica's own clock
-//! from when it last saw the Lease change (immune to clock skew between nodes), and the Lease
-//! is vacated on shutdown so a standby takes over at its next try instead of waiting it out.
+//! blind overwrite), expiry is judged on this replica's own clock from when it last saw the
+//! Lease change (immune to clock skew between nodes), and the Lease is vacated on shutdown so a
+//! standby takes over at its next try instead of waiting it out.
+//!
+//! Each successful renewal is reported to the [`Fence`], which ends the term's writes at the
+//! renew deadline counted from when the renewal was sent, whatever this replica is doing then;
+//! an attempt still running at that deadline is abandoned, and each API call of an attempt is
+//! limited to half the renew deadline, so a leader that cannot renew learns it well before a
+//! standby may take over.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -11,7 +18,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+use crate::term::{Fence, Term};
 
 /// Timings of the election.
 #[derive(Clone, Debug)]
@@ -23,7 +32,8 @@ pub struct Timings {
     pub renew_deadline: Duration,
     /// How often the leader renews and a standby tries to acquire.
     pub retry_period: Duration,
-    /// Timeout of each API call.
+    /// Timeout of each API call; at most half the renew deadline, so an attempt (a read and a
+    /// write) ends within it.
     pub call_timeout: Duration,
 }
 
@@ -38,6 +48,38 @@ impl Default for Timings {
     }
 }
 
+/// The longest timeout of one election call.
+const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Timings {
+    /// Timings from the three durations an operator is configured with, refused unless the
+    /// renew deadline is shorter than the Lease duration (the leader must stop writing before
+    /// a standby may start) and the retry period shorter than the renew deadline (a leader
+    /// must get to renew within it); each call may take half the renew deadline, at most 5 s.
+    pub fn new(
+        lease_duration: Duration,
+        renew_deadline: Duration,
+        retry_period: Duration,
+    ) -> Result<Self, String> {
+        if renew_deadline.is_zero() || renew_deadline >= lease_duration {
+            return Err(format!(
+                "the renew deadline ({renew_deadline:?}) must be longer than zero and shorter than the lease duration ({lease_duration:?})"
+            ));
+        }
+        if retry_period.is_zero() || retry_period >= renew_deadline {
+            return Err(format!(
+                "the retry period ({retry_period:?}) must be longer than zero and shorter than the renew deadline ({renew_deadline:?})"
+            ));
+        }
+        Ok(Self {
+            lease_duration,
+            renew_deadline,
+            retry_period,
+            call_timeout: (renew_deadline / 2).min(MAX_CALL_TIMEOUT),
+        })
+    }
+}
+
 /// One replica's side of the election.
 pub struct Elector {
     api: Api<Lease>,
@@ -46,10 +88,12 @@ pub struct Elector {
     timings: Timings,
     /// The resourceVersion last seen and when this replica saw it change.
     observed: Option<(String, Instant)>,
+    fence: Arc<Fence>,
 }
 
 enum Attempt {
-    Leading,
+    /// The Lease is this replica's, written by a request sent at this instant.
+    Leading(Instant),
     Following,
     Failed(String),
 }
@@ -60,34 +104,71 @@ impl Elector {
             api,
             name: name.to_owned(),
             identity: identity.to_owned(),
+            fence: Fence::new(timings.renew_deadline),
             timings,
             observed: None,
         }
     }
 
-    /// Runs until `stop` turns true, publishing whether this replica leads; then vacates the
-    /// Lease if it holds it.
-    pub async fn run(mut self, leading: watch::Sender<bool>, mut stop: watch::Receiver<bool>) {
-        let mut last_renewal: Option<Instant> = None;
+    /// Runs until `stop` turns true, publishing the term this replica leads in, if any; then
+    /// ends the term and vacates the Lease if it holds it.
+    pub async fn run(
+        mut self,
+        leading: watch::Sender<Option<Term>>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
-            match self.attempt().await {
-                Attempt::Leading => last_renewal = Some(Instant::now()),
-                Attempt::Following => last_renewal = None,
+            let deadline = self.fence.deadline();
+            let renew_deadline = self.timings.renew_deadline;
+            let attempt = async {
+                match deadline {
+                    Some(deadline) => tokio::select! {
+                        attempt = self.attempt() => attempt,
+                        _ = sleep_until(deadline) => Attempt::Failed(format!(
+                            "no renewal within the renew deadline ({renew_deadline:?})"
+                        )),
+                    },
+                    None => self.attempt().await,
+                }
+            };
+            match attempt.await {
+                Attempt::Leading(sent) => {
+                    self.fence.renewed(sent);
+                }
+                Attempt::Following => self.fence.end(),
                 Attempt::Failed(why) => {
                     tracing::warn!(lease = %self.name, "leader election: {why}")
                 }
             }
-            let lead = last_renewal.is_some_and(|t| t.elapsed() < self.timings.renew_deadline);
-            if *leading.borrow() != lead {
-                tracing::info!(identity = %self.identity, leading = lead, "leadership changed");
-                let _ = leading.send(lead);
+            let lead = self.fence.leading();
+            if lead.is_none() {
+                self.fence.end();
             }
+            let published = leading.borrow().as_ref().map(Term::id);
+            if published != lead {
+                match lead {
+                    Some(term) => {
+                        tracing::info!(identity = %self.identity, term = term.0, "leading")
+                    }
+                    None => tracing::info!(identity = %self.identity, "stopped leading"),
+                }
+                let _ = leading.send(lead.map(|id| Term::new(id, self.fence.clone())));
+            }
+            // Wake at the deadline too, so a term that is not renewed is seen to end.
+            let until_deadline = async {
+                match self.fence.deadline() {
+                    Some(deadline) => sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = sleep(self.timings.retry_period) => {}
+                _ = until_deadline => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
         }
-        let _ = leading.send(false);
+        self.fence.end();
+        let _ = leading.send(None);
         if let Err(why) = self.vacate().await {
             tracing::warn!(lease = %self.name, "could not vacate the leader Lease: {why}");
         }
@@ -127,6 +208,7 @@ impl Elector {
 
     /// Creates the Lease, or renews or takes it over, guarded by the resourceVersion read.
     async fn write(&mut self, existing: Option<Lease>) -> Attempt {
+        let sent = Instant::now();
         let now = MicroTime(Timestamp::now());
         let mut lease = existing.clone().unwrap_or_else(|| Lease {
             metadata: ObjectMeta {
@@ -161,7 +243,7 @@ impl Elector {
                     .metadata
                     .resource_version
                     .map(|rv| (rv, Instant::now()));
-                Attempt::Leading
+                Attempt::Leading(sent)
             }
             Ok(Err(kube::Error::Api(e))) if e.code == 409 => Attempt::Following,
             Ok(Err(e)) => Attempt::Failed(format!("writing the Lease: {e}")),
@@ -192,5 +274,38 @@ impl Elector {
         .map_err(|e| e.to_string())?;
         tracing::info!(lease = %self.name, "vacated the leader Lease");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn each_call_takes_at_most_half_the_renew_deadline() {
+        let t = Timings::new(secs(15), secs(10), secs(2)).unwrap();
+        assert_eq!(t.call_timeout, secs(5));
+        let t = Timings::new(secs(4), secs(3), secs(1)).unwrap();
+        assert_eq!(t.call_timeout, Duration::from_millis(1500));
+        assert!(t.call_timeout * 2 <= t.renew_deadline);
+        let t = Timings::new(secs(60), secs(40), secs(5)).unwrap();
+        assert_eq!(t.call_timeout, secs(5));
+    }
+
+    #[test]
+    fn a_renew_deadline_not_shorter_than_the_lease_is_refused() {
+        assert_eq!(
+            Timings::new(secs(10), secs(10), secs(2)).unwrap_err(),
+            "the renew deadline (10s) must be longer than zero and shorter than the lease duration (10s)"
+        );
+        assert!(Timings::new(secs(10), secs(0), secs(2)).is_err());
+        assert_eq!(
+            Timings::new(secs(15), secs(10), secs(10)).unwrap_err(),
+            "the retry period (10s) must be longer than zero and shorter than the renew deadline (10s)"
+        );
     }
 }

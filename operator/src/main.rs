@@ -41,7 +41,8 @@ struct Args {
     /// Seconds a leader Lease stays valid without renewal.
     #[arg(long, default_value_t = 15)]
     lease_duration: u64,
-    /// Seconds the leader may fail to renew before it stops writing.
+    /// Seconds after a renewal is sent at which the leader stops writing unless it renewed
+    /// again; shorter than --lease-duration.
     #[arg(long, default_value_t = 10)]
     renew_deadline: u64,
     /// Seconds between renewals, and between a standby's attempts.
@@ -94,6 +95,12 @@ fn main() -> ExitCode {
 }
 
 async fn operate(args: Args) -> Result<(), String> {
+    let timings = Timings::new(
+        Duration::from_secs(args.lease_duration),
+        Duration::from_secs(args.renew_deadline),
+        Duration::from_secs(args.retry_period),
+    )
+    .map_err(|e| format!("leader election: {e}"))?;
     let client = kube::Client::try_default()
         .await
         .map_err(|e| format!("cannot reach the API server: {e}"))?;
@@ -111,13 +118,7 @@ async fn operate(args: Args) -> Result<(), String> {
     });
 
     let (stop_tx, stop) = watch::channel(false);
-    let (leading_tx, leading) = watch::channel(false);
-    let timings = Timings {
-        lease_duration: Duration::from_secs(args.lease_duration),
-        renew_deadline: Duration::from_secs(args.renew_deadline),
-        retry_period: Duration::from_secs(args.retry_period),
-        ..Timings::default()
-    };
+    let (leading_tx, leading) = watch::channel(None);
     let elector = Elector::new(
         Api::<Lease>::namespaced(client.clone(), &args.namespace),
         &args.lease_name,

@@ -4,7 +4,8 @@
 //! [`Reconciler::full_pass`] starts a term: pools first, then every Service that already has
 //! IPs (so they keep them), then the ones waiting. [`Reconciler::process`] handles a batch of
 //! triggers the same way. Deciding is synchronous; the writes of a batch then run
-//! concurrently, at most one per Service, and failed ones come back as retries.
+//! concurrently, at most one per Service, and failed ones come back as retries. Every write,
+//! event and status of a reconciler is made for its [`Term`] and stops when the term does.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::allocator::{Allocator, Change, Pool, PoolUsage, pool};
 use crate::caches::{Caches, Trigger};
 use crate::metrics::Metrics;
 use crate::service::{self, View};
+use crate::term::{Term, WriteError};
 use crate::writer::{self, WriteQueue};
 use crate::writes::{self, ServiceEvent, ServiceWrite};
 
@@ -42,6 +44,7 @@ pub struct Context {
 /// lost the lead stops writing at once.
 pub struct Reconciler {
     ctx: Arc<Context>,
+    term: Term,
     allocator: Allocator,
     waiting: BTreeSet<String>,
     warned: HashSet<(String, String)>,
@@ -60,9 +63,10 @@ impl Drop for Reconciler {
 }
 
 impl Reconciler {
-    pub fn new(ctx: Arc<Context>) -> Self {
+    pub fn new(ctx: Arc<Context>, term: Term) -> Self {
         let (queue, queue_task) = WriteQueue::start(
             ctx.client.clone(),
+            term.clone(),
             ctx.write_concurrency,
             ctx.metrics.clone(),
             ctx.retries.clone(),
@@ -70,6 +74,7 @@ impl Reconciler {
         let (usage, usage_rx) = watch::channel(BTreeMap::new());
         let pool_task = writer::start_pool_status(
             ctx.client.clone(),
+            term.clone(),
             ctx.namespace.clone(),
             ctx.metrics.clone(),
             ctx.caches.pools.clone(),
@@ -77,6 +82,7 @@ impl Reconciler {
         );
         Self {
             ctx,
+            term,
             allocator: Allocator::default(),
             waiting: BTreeSet::new(),
             warned: HashSet::new(),
@@ -149,10 +155,18 @@ impl Reconciler {
         }
         self.allocator.set_pools(pools);
         if self.config_errors.as_ref() != Some(&errors) {
-            match writes::write_configuration_state(&self.ctx.client, &self.ctx.namespace, &errors)
-                .await
-            {
+            let written = writes::write_configuration_state(
+                &self.ctx.client,
+                &self.term,
+                &self.ctx.namespace,
+                &errors,
+            )
+            .await;
+            match written {
                 Ok(()) => self.config_errors = Some(errors),
+                Err(WriteError::Refused(why)) => {
+                    tracing::info!("not writing ConfigurationState: {why}")
+                }
                 Err(e) => tracing::warn!("{e}"),
             }
         }
@@ -319,7 +333,7 @@ impl Reconciler {
                 }
             }
         };
-        writes::publish(&self.ctx.recorder, &svc, events);
+        writes::publish(&self.ctx.recorder, &self.term, &svc, events);
         if let Some(write) = writes {
             self.queue.push(write);
         }

@@ -2,7 +2,9 @@
 //! in the background, at most N at once and one at a time per Service, where a newer write for
 //! a Service replaces one still waiting (only the latest wanted state matters); and a pool
 //! status task that writes the latest usage of each pool whenever it changes. Failed Service
-//! writes come back to the reconciler as retries a second later.
+//! writes come back to the reconciler as retries a second later. Each queued write carries the
+//! leader term it was decided in and is dropped, not retried, once that term may no longer
+//! write: the next term's full pass decides afresh.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -17,29 +19,42 @@ use tokio::sync::{mpsc, watch};
 use crate::allocator::PoolUsage;
 use crate::caches::Trigger;
 use crate::metrics::Metrics;
+use crate::term::{Term, WriteError};
 use crate::writes::{self, ServiceWrite};
 
-/// The sending side of the Service write queue.
+/// A write and the term it was decided in.
+struct Queued {
+    term: Term,
+    write: ServiceWrite,
+}
+
+/// The sending side of the Service write queue of one term.
 #[derive(Clone)]
 pub struct WriteQueue {
-    tx: mpsc::UnboundedSender<ServiceWrite>,
+    term: Term,
+    tx: mpsc::UnboundedSender<Queued>,
 }
 
 impl WriteQueue {
     /// Starts the queue's task; it ends when every sender is dropped and the queue is empty.
     pub fn start(
         client: kube::Client,
+        term: Term,
         concurrency: usize,
         metrics: Arc<Metrics>,
         retries: mpsc::UnboundedSender<Trigger>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run_queue(client, concurrency.max(1), metrics, retries, rx));
-        (Self { tx }, task)
+        (Self { term, tx }, task)
     }
 
+    /// Queues a write decided in this queue's term.
     pub fn push(&self, write: ServiceWrite) {
-        let _ = self.tx.send(write);
+        let _ = self.tx.send(Queued {
+            term: self.term.clone(),
+            write,
+        });
     }
 }
 
@@ -48,9 +63,10 @@ async fn run_queue(
     concurrency: usize,
     metrics: Arc<Metrics>,
     retries: mpsc::UnboundedSender<Trigger>,
-    mut rx: mpsc::UnboundedReceiver<ServiceWrite>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
 ) {
-    let mut waiting: HashMap<String, ServiceWrite> = HashMap::new();
+    let mut waiting: HashMap<String, Queued> = HashMap::new();
+    let mut dropped = 0_u64;
     let mut order: VecDeque<String> = VecDeque::new();
     let mut busy: HashSet<String> = HashSet::new();
     let mut running = FuturesUnordered::new();
@@ -64,11 +80,11 @@ async fn run_queue(
                 deferred.push_back(key);
                 continue;
             }
-            if let Some(write) = waiting.remove(&key) {
+            if let Some(queued) = waiting.remove(&key) {
                 busy.insert(key.clone());
                 let client = client.clone();
                 running.push(async move {
-                    let result = write.apply(&client).await;
+                    let result = queued.write.apply(&client, &queued.term).await;
                     (key, result)
                 });
             }
@@ -79,9 +95,9 @@ async fn run_queue(
         }
         tokio::select! {
             incoming = rx.recv(), if open => match incoming {
-                Some(write) => {
-                    let key = format!("{}/{}", write.namespace, write.name);
-                    if waiting.insert(key.clone(), write).is_none() {
+                Some(queued) => {
+                    let key = format!("{}/{}", queued.write.namespace, queued.write.name);
+                    if waiting.insert(key.clone(), queued).is_none() {
                         order.push_back(key);
                     }
                 }
@@ -89,7 +105,12 @@ async fn run_queue(
             },
             Some((key, result)) = running.next() => {
                 busy.remove(&key);
-                if let Err(e) = result {
+                if let Err(WriteError::Refused(why)) = &result {
+                    if dropped == 0 {
+                        tracing::warn!("dropping queued Service writes, the first of Service {key}: {why}");
+                    }
+                    dropped += 1;
+                } else if let Err(e) = result {
                     tracing::warn!("{e}; retrying");
                     metrics.write_errors.inc();
                     let retries = retries.clone();
@@ -109,6 +130,7 @@ async fn run_queue(
 /// later.
 pub fn start_pool_status(
     client: kube::Client,
+    term: Term,
     namespace: String,
     metrics: Arc<Metrics>,
     pools: Store<IPAddressPool>,
@@ -134,8 +156,12 @@ pub fn start_pool_status(
                 if observed.and_then(|p| p.status.clone()) == Some(writes::pool_status(&u)) {
                     continue;
                 }
-                match writes::write_pool_status(&client, &namespace, &name, &u).await {
+                match writes::write_pool_status(&client, &term, &namespace, &name, &u).await {
                     Ok(()) => {}
+                    Err(WriteError::Refused(why)) => {
+                        tracing::info!("stopped writing pool status: {why}");
+                        return;
+                    }
                     Err(e) => {
                         tracing::warn!("{e}");
                         metrics.write_errors.inc();
@@ -146,3 +172,6 @@ pub fn start_pool_status(
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,9 @@
 //! The writes the reconciler decides on, and carrying them out against the API server: a
 //! Service's status (ingress IPs and the `metallb.io/IPAllocated` condition), its
 //! `metallb.io/ip-allocated-from-pool` annotation, pool status by server-side apply, the
-//! ConfigurationState of the operator, and events. No decisions are made here.
+//! ConfigurationState of the operator, and events. No decisions are made here. Every call is
+//! made for a leader [`Term`] and passes its fence: it does not start once the term may no
+//! longer write, and it is given up at the end of the term's window.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,10 +19,11 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use serde_json::{Value, json};
 
 use crate::allocator::PoolUsage;
+use crate::term::{Term, WriteError};
 
 /// The field manager of the operator's server-side applies.
 pub const FIELD_MANAGER: &str = "ferrolb-operator";
-/// Timeout of each write.
+/// Timeout of each write, unless the term's window ends sooner.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What must change on one Service: its status (ingress IPs and every condition, the
@@ -48,17 +51,23 @@ pub fn merged_conditions(svc: &Service, ours: Option<Condition>) -> Vec<Conditio
     all
 }
 
-async fn timed<T>(call: impl Future<Output = Result<T, kube::Error>>) -> Result<T, String> {
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
-        Err(_) => Err("timed out".to_owned()),
-        Ok(r) => r.map_err(|e| e.to_string()),
-    }
+/// One call of `term`, its failure named by `what`.
+async fn timed<T>(
+    term: &Term,
+    what: impl FnOnce() -> String,
+    call: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<T, WriteError> {
+    term.call(CALL_TIMEOUT, call).await.map_err(|e| match e {
+        WriteError::Failed(why) => WriteError::Failed(format!("{}: {why}", what())),
+        refused => refused,
+    })
 }
 
 impl ServiceWrite {
     /// One PATCH of the status subresource carrying the annotation too; API servers that do
-    /// not keep metadata changes made through `/status` get a second PATCH for it.
-    pub async fn apply(&self, client: &kube::Client) -> Result<(), String> {
+    /// not keep metadata changes made through `/status` get a second PATCH for it. Each passes
+    /// `term`'s fence.
+    pub async fn apply(&self, client: &kube::Client, term: &Term) -> Result<(), WriteError> {
         let mut patch = json!({});
         if let Some((ips, conditions)) = &self.status {
             let ingress: Value = if ips.is_empty() {
@@ -71,7 +80,12 @@ impl ServiceWrite {
             let conditions: Value = if conditions.is_empty() {
                 Value::Null
             } else {
-                serde_json::to_value(conditions).map_err(|e| e.to_string())?
+                serde_json::to_value(conditions).map_err(|e| {
+                    WriteError::Failed(format!(
+                        "writing Service {}/{}: {e}",
+                        self.namespace, self.name
+                    ))
+                })?
             };
             patch["status"] =
                 json!({ "loadBalancer": { "ingress": ingress }, "conditions": conditions });
@@ -81,11 +95,13 @@ impl ServiceWrite {
             patch["metadata"] = json!({ "annotations": { &key: pool } });
         }
         let api: Api<Service> = Api::namespaced(client.clone(), &self.namespace);
-        let fail = |e: String| format!("writing Service {}/{}: {e}", self.namespace, self.name);
-        let written =
-            timed(api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch)))
-                .await
-                .map_err(fail)?;
+        let what = || format!("writing Service {}/{}", self.namespace, self.name);
+        let written = timed(
+            term,
+            what,
+            api.patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch)),
+        )
+        .await?;
         let Some(pool) = &self.pool_annotation else {
             return Ok(());
         };
@@ -99,10 +115,13 @@ impl ServiceWrite {
             return Ok(());
         }
         let patch = json!({ "metadata": { "annotations": { &key: pool } } });
-        timed(api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)))
-            .await
-            .map(drop)
-            .map_err(fail)
+        timed(
+            term,
+            what,
+            api.patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch)),
+        )
+        .await
+        .map(drop)
     }
 }
 
@@ -124,46 +143,55 @@ pub fn pool_status(u: &PoolUsage) -> IPAddressPoolStatus {
 /// Writes a pool's usage into its status subresource by server-side apply.
 pub async fn write_pool_status(
     client: &kube::Client,
+    term: &Term,
     namespace: &str,
     pool: &str,
     u: &PoolUsage,
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     let body = json!({
         "apiVersion": "metallb.io/v1beta1",
         "kind": "IPAddressPool",
         "status": pool_status(u),
     });
     let api: Api<IPAddressPool> = Api::namespaced(client.clone(), namespace);
-    timed(api.patch_status(
-        pool,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
-    ))
+    timed(
+        term,
+        || format!("writing the status of IPAddressPool {namespace}/{pool}"),
+        api.patch_status(
+            pool,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        ),
+    )
     .await
     .map(drop)
-    .map_err(|e| format!("writing the status of IPAddressPool {namespace}/{pool}: {e}"))
 }
 
 /// Reports the configuration the operator loaded: `errors` empty means valid.
 pub async fn write_configuration_state(
     client: &kube::Client,
+    term: &Term,
     namespace: &str,
     errors: &[String],
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     const NAME: &str = "controller";
     let api: Api<ConfigurationState> = Api::namespaced(client.clone(), namespace);
     let object = json!({"apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState", "metadata": {"name": NAME}});
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    timed(api.patch(NAME, &params, &Patch::Apply(&object))).await?;
+    let what = || format!("writing ConfigurationState {namespace}/{NAME}");
+    timed(term, what, api.patch(NAME, &params, &Patch::Apply(&object))).await?;
     let mut status = json!({ "result": if errors.is_empty() { "Valid" } else { "Invalid" } });
     if !errors.is_empty() {
         status["errorSummary"] = json!(errors.join("\n"));
     }
     let status = json!({ "apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState", "status": status });
-    timed(api.patch_status(NAME, &params, &Patch::Apply(&status)))
-        .await
-        .map(drop)
-        .map_err(|e| format!("writing ConfigurationState {namespace}/{NAME}: {e}"))
+    timed(
+        term,
+        what,
+        api.patch_status(NAME, &params, &Patch::Apply(&status)),
+    )
+    .await
+    .map(drop)
 }
 
 /// An event about a Service.
@@ -174,13 +202,15 @@ pub struct ServiceEvent {
     pub note: String,
 }
 
-/// Publishes events in the background: they must never hold up status writes.
-pub fn publish(recorder: &Recorder, svc: &Service, events: Vec<ServiceEvent>) {
+/// Publishes events in the background: they must never hold up status writes. Each passes
+/// `term`'s fence; once one is refused, the rest are dropped.
+pub fn publish(recorder: &Recorder, term: &Term, svc: &Service, events: Vec<ServiceEvent>) {
     if events.is_empty() {
         return;
     }
     let recorder = recorder.clone();
     let reference = svc.object_ref(&());
+    let term = term.clone();
     tokio::spawn(async move {
         for e in events {
             let event = Event {
@@ -194,8 +224,16 @@ pub fn publish(recorder: &Recorder, svc: &Service, events: Vec<ServiceEvent>) {
                 action: "Allocate".to_owned(),
                 secondary: None,
             };
-            if let Err(err) = recorder.publish(&event, &reference).await {
-                tracing::debug!("publishing event {}: {err}", e.reason);
+            match term
+                .call(CALL_TIMEOUT, recorder.publish(&event, &reference))
+                .await
+            {
+                Ok(()) => {}
+                Err(WriteError::Refused(why)) => {
+                    tracing::debug!("dropped event {}: {why}", e.reason);
+                    return;
+                }
+                Err(err) => tracing::debug!("publishing event {}: {err}", e.reason),
             }
         }
     });
