@@ -1,6 +1,6 @@
 //! `BGPPeer`: a BGP session the speakers open to a router. Served in v1beta2 (stored) and in
 //! the deprecated v1beta1, whose node selectors have their own shape; the webhook converts
-//! between them.
+//! between them. [`md5_password_problem`] is the one limit of a password, the kernel's.
 
 use k8s_openapi::api::core::v1::SecretReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -8,6 +8,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::resource::{column, metallb_kind};
+
+/// The longest TCP MD5 password (RFC 2385) a session can use, in bytes: Linux's
+/// `TCP_MD5SIG_MAXKEYLEN`, the size of the key in `struct tcp_md5sig`.
+pub const MD5_PASSWORD_MAX_BYTES: usize = 80;
+
+/// Why `password` cannot protect a session, if it is longer than the kernel takes; the
+/// password itself is never quoted.
+pub fn md5_password_problem(password: &str) -> Option<String> {
+    let bytes = password.len();
+    (bytes > MD5_PASSWORD_MAX_BYTES).then(|| {
+        format!(
+            "is {bytes} bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most {MD5_PASSWORD_MAX_BYTES} bytes"
+        )
+    })
+}
 
 /// The current, stored version of BGPPeer.
 pub mod v1beta2 {
@@ -261,4 +276,29 @@ fn is_zero(n: &u32) -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+#[cfg(test)]
+mod md5_password_tests {
+    use super::*;
+
+    #[test]
+    fn a_password_of_up_to_80_bytes_fits() {
+        assert_eq!(md5_password_problem(""), None);
+        assert_eq!(md5_password_problem(&"x".repeat(80)), None);
+    }
+
+    #[test]
+    fn a_longer_password_is_refused_with_its_length_in_bytes() {
+        assert_eq!(
+            md5_password_problem(&"x".repeat(81)).as_deref(),
+            Some(
+                "is 81 bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most 80 bytes"
+            )
+        );
+        // 41 characters, 82 bytes: the kernel counts bytes.
+        let accented = "é".repeat(41);
+        let problem = md5_password_problem(&accented).unwrap();
+        assert!(problem.starts_with("is 82 bytes long"), "{problem}");
+    }
 }

@@ -1,7 +1,7 @@
 //! BGP mode against BIRD: three node namespaces each run `ferrolb-speaker`, the router
 //! namespace runs `bird`, and the control plane is real. What is asserted is what the router
 //! learned (its BGP paths with their attributes, and the multipath route it installed in its
-//! kernel) and what users read (ServiceBGPStatus objects, metrics).
+//! kernel) and what users read (ServiceBGPStatus objects, metrics, events).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use ferrolb_crds::IPAddressPool;
 use ferrolb_tests::bgp::{BgpOptions, BgpWorld};
 use ferrolb_tests::bgp_router::Origin;
-use k8s_openapi::api::core::v1::Node;
+use ferrolb_tests::process::eventually;
+use k8s_openapi::api::core::v1::{Node, Secret};
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
@@ -325,6 +327,73 @@ async fn an_md5_session_from_a_secret_stays_established_while_the_api_server_is_
     }
     world.world.relay.restore(&netns);
     assert!(world.router.sessions()[&node].established);
+}
+
+#[tokio::test]
+async fn a_secret_password_longer_than_the_kernel_takes_is_reported_on_the_peer_and_never_dialled()
+{
+    let world = BgpWorld::start(BgpOptions {
+        nodes: 1,
+        router_password: Some("lab-secret".into()),
+        ..BgpOptions::default()
+    })
+    .await;
+    world.password_secret("bgp-password", &"k".repeat(95)).await;
+    let router = IpAddr::from(world.world.lab.client.ipv4);
+    let mut spec = world.peer_spec(router);
+    spec["passwordSecret"] = json!({"name": "bgp-password", "namespace": world.world.namespace});
+    let rejected_before = world.router.tcp_md5_rejections();
+    world.peer("router", spec).await;
+
+    let events: Api<Event> = Api::namespaced(world.world.client.clone(), &world.world.namespace);
+    let note = eventually(
+        PATIENCE,
+        "an InvalidPassword event on BGPPeer router",
+        || async {
+            events
+                .list(&Default::default())
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .find(|e| {
+                    e.reason.as_deref() == Some("InvalidPassword")
+                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("router")
+                })?
+                .note
+        },
+    )
+    .await;
+    let secret = format!("\"{}/bgp-password\"", world.world.namespace);
+    for part in [
+        "BGPPeer \"router\"",
+        &secret,
+        "95 bytes long",
+        "at most 80 bytes",
+    ] {
+        assert!(note.contains(part), "{part:?} is not in the event: {note}");
+    }
+    // Several plans later (one every 5 s): one warning, and nothing dialled.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let speaker = world.world.speakers.values().next().unwrap().output();
+    let warnings = speaker
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("95 bytes long"))
+        .count();
+    assert_eq!(warnings, 1, "{speaker}");
+    assert_eq!(world.router.tcp_md5_rejections(), rejected_before);
+    assert!(!world.router.sessions().values().any(|s| s.established));
+
+    // A password the kernel takes brings the session up at the next read of the Secret.
+    Api::<Secret>::namespaced(world.world.client.clone(), &world.world.namespace)
+        .patch(
+            "bgp-password",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"password": "lab-secret"}})),
+        )
+        .await
+        .unwrap();
+    world.wait_sessions(PATIENCE).await;
 }
 
 #[tokio::test]

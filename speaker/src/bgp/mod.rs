@@ -6,13 +6,15 @@
 //! Services, pools, BGPAdvertisements and Community aliases into the routes of each peer.
 //! The edge carries it out: [`run`] re-plans on every cluster change, [`sessions`] keeps one
 //! [`connection`] task per peer, [`transport`] opens TCP connections with MD5 and the right
-//! TTL, [`passwords`] reads password Secrets, and the status writer of [`crate::status`]
-//! publishes a ServiceBGPStatus per advertised Service. The wire protocol and the session
+//! TTL, [`passwords`] reads password Secrets, [`peer_events`] records on a BGPPeer why its
+//! password keeps its session closed, and the status writer of [`crate::status`] publishes a
+//! ServiceBGPStatus per advertised Service. The wire protocol and the session
 //! state machine live in the `ferrolb-bgp` crate.
 
 pub mod connection;
 pub mod next_hop;
 pub mod passwords;
+pub mod peer_events;
 pub mod peers;
 pub mod plan;
 pub mod sessions;
@@ -35,6 +37,7 @@ use crate::publish_if_changed;
 use crate::status::{DesiredStatus, StatusWriter, publish_status};
 use connection::Routes;
 use passwords::{ApiSecrets, Passwords};
+use peer_events::PeerEvents;
 use peers::PeerSession;
 use plan::{Advertisement, Plan};
 use sessions::Sessions;
@@ -126,6 +129,7 @@ pub async fn run(
         status_rx,
     ));
     let mut reported = BTreeSet::new();
+    let mut peer_events = PeerEvents::new(client.clone(), &node, config.api_timeout);
     let mut ticker = tokio::time::interval(REPLAN_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -137,6 +141,7 @@ pub async fn run(
         let mut problems: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         // Only the sessions that can be opened get routes and appear in status.
         let mut usable = BTreeMap::new();
+        let mut password_problems = BTreeMap::new();
         for (name, session) in wanted {
             let resolved = passwords.resolve(&session).await;
             problems.extend(resolved.warning);
@@ -144,9 +149,16 @@ pub async fn run(
                 Ok(password) => {
                     usable.insert(name, (session, password));
                 }
-                Err(problem) => problems.push(problem),
+                Err(problem) => {
+                    problems.push(problem.clone());
+                    password_problems.insert(name, problem);
+                }
             }
         }
+        peer_events.report(
+            view.as_ref().map_or(&[][..], |v| &v.peers[..]),
+            password_problems,
+        );
         let sessions_planned: BTreeMap<String, PeerSession> = usable
             .iter()
             .map(|(name, (session, _))| (name.clone(), session.clone()))

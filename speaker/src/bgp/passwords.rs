@@ -4,7 +4,9 @@
 //!
 //! As in MetalLB, the Secret should be of type `kubernetes.io/basic-auth` and holds the
 //! password under the `password` key; anything else is an error naming the peer and the
-//! Secret.
+//! Secret. So is a password, from a Secret or inline, longer than the kernel takes as a TCP
+//! MD5 key (80 bytes): the peer gets no session (nothing is dialled and retried), and the error
+//! names the length.
 //!
 //! A read that fails (API server unreachable, timeout, any error but NotFound) says nothing
 //! about the Secret: [`PasswordCache`] keeps the last password read, so an API outage never
@@ -15,6 +17,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use ferrolb_crds::bgppeer::md5_password_problem;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
@@ -163,8 +166,15 @@ impl<R: SecretReader> Passwords<R> {
                 };
             }
             Password::Inline(password) => {
+                let password = match md5_password_problem(password) {
+                    None => Ok(Some(password.clone())),
+                    Some(why) => Err(format!(
+                        "BGPPeer {:?}: password {why}; no session is opened",
+                        peer.name
+                    )),
+                };
                 return PeerPassword {
-                    password: Ok(Some(password.clone())),
+                    password,
                     warning: None,
                 };
             }
@@ -227,7 +237,12 @@ fn password_of(secret: &Secret) -> SecretRead {
         return SecretRead::Unusable("has no \"password\" key".into());
     };
     match String::from_utf8(bytes.0.clone()) {
-        Ok(password) => SecretRead::Password(password),
+        Ok(password) => match md5_password_problem(&password) {
+            None => SecretRead::Password(password),
+            Some(why) => {
+                SecretRead::Unusable(format!("holds a password that {why}; no session is opened"))
+            }
+        },
         Err(_) => SecretRead::Unusable("holds a password that is not UTF-8".into()),
     }
 }

@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use ferrolb_crds::bgppeer::{MD5_PASSWORD_MAX_BYTES, md5_password_problem};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// How to reach a peer.
@@ -33,7 +34,7 @@ struct TcpMd5Sig {
     prefix_length: u8,
     key_length: u16,
     interface_index: libc::c_int,
-    key: [u8; 80],
+    key: [u8; MD5_PASSWORD_MAX_BYTES],
 }
 
 fn sockaddr_storage(address: SocketAddr) -> libc::sockaddr_storage {
@@ -97,16 +98,15 @@ fn set_option<T>(
     }
 }
 
-/// Requires TCP MD5 signatures with `password` on every segment to and from `peer`.
+/// Requires TCP MD5 signatures with `password` on every segment to and from `peer`. A
+/// password too long for the kernel never gets here (the peer gets no session); the check
+/// stays so that one could not overrun the key.
 fn set_md5(socket: &TcpSocket, peer: SocketAddr, password: &str) -> io::Result<()> {
     let bytes = password.as_bytes();
-    if bytes.len() > 80 {
+    if let Some(why) = md5_password_problem(password) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!(
-                "the TCP MD5 password is {} bytes long; the kernel accepts at most 80",
-                bytes.len()
-            ),
+            format!("the TCP MD5 password {why}"),
         ));
     }
     let mut option = TcpMd5Sig {
@@ -115,7 +115,7 @@ fn set_md5(socket: &TcpSocket, peer: SocketAddr, password: &str) -> io::Result<(
         prefix_length: 0,
         key_length: bytes.len() as u16,
         interface_index: 0,
-        key: [0; 80],
+        key: [0; MD5_PASSWORD_MAX_BYTES],
     };
     option.key[..bytes.len()].copy_from_slice(bytes);
     set_option(socket, libc::IPPROTO_TCP, libc::TCP_MD5SIG, &option)

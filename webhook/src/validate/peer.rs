@@ -2,14 +2,18 @@
 //! exactly one of peerASN and dynamicASN; exactly one of peerAddress and interface; valid IPs
 //! for peerAddress, sourceAddress and routerID; holdTime 0 or at least 3s and keepaliveTime not
 //! above it; connectTime whole seconds; no ebgpMultiHop on iBGP; not both password and
-//! passwordSecret; valid node selectors; no other peer with the same address (or interface)
-//! and VRF that can select the same node. A BFD profile that does not exist is a warning. The
-//! words of the rules within one object, but the selectors', are [`ferrolb_crds::rules`]',
-//! which the CRD's CEL rules say too.
+//! passwordSecret; a password the kernel takes as a TCP MD5 key (at most 80 bytes); valid node
+//! selectors; no other peer with the same address (or interface) and VRF that can select the
+//! same node. A BFD profile that does not exist is a warning. The words of the rules within one
+//! object, but the selectors' and the password length's, are [`ferrolb_crds::rules`]', which
+//! the CRD's CEL rules say too; the password length is the webhook's only (CEL measures strings
+//! in characters, the kernel in bytes), and a password kept in a Secret, which the webhook does
+//! not read, is checked by the speaker.
 
 use std::time::Duration;
 
 use ferrolb_crds::address::parse_kubernetes_ip;
+use ferrolb_crds::bgppeer::md5_password_problem;
 use ferrolb_crds::bgppeer::v1beta2::{BGPPeer, BGPPeerSpec, DynamicAsnMode};
 use ferrolb_crds::duration;
 use ferrolb_crds::rules::peer::{
@@ -65,6 +69,9 @@ pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {
     }
     if !spec.password.is_empty() && spec.password_secret.is_some() {
         deny(PASSWORD_BOTH.fill(&[]));
+    }
+    if let Some(why) = md5_password_problem(&spec.password) {
+        deny(format!("password {why}"));
     }
     valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
     if !spec.bfd_profile.is_empty() && !cluster.bfd_profiles.contains_key(&spec.bfd_profile) {

@@ -184,3 +184,69 @@ async fn a_session_keeps_its_password_through_an_unreachable_api_server() {
     assert_eq!(during_outage.password, Ok(Some("s3cret".into())));
     assert!(during_outage.warning.is_some());
 }
+
+fn basic_auth(password: &str) -> Secret {
+    Secret {
+        type_: Some("kubernetes.io/basic-auth".into()),
+        data: Some(
+            [(
+                "password".to_owned(),
+                k8s_openapi::ByteString(password.as_bytes().to_vec()),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_secret_with_a_password_longer_than_the_kernel_takes_is_unusable() {
+    assert_eq!(
+        password_of(&basic_auth(&"k".repeat(80))),
+        SecretRead::Password("k".repeat(80))
+    );
+    assert_eq!(
+        password_of(&basic_auth(&"k".repeat(95))),
+        SecretRead::Unusable(
+            "holds a password that is 95 bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most 80 bytes; no session is opened".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_secret_password_too_long_names_the_peer_the_secret_and_the_length_and_is_not_read_again_at_once()
+ {
+    let script = Script(Mutex::new(
+        [password_of(&basic_auth(&"k".repeat(81)))].into(),
+    ));
+    let mut passwords = Passwords::new(&script, "metallb-system");
+    let resolved = passwords.resolve(&peer()).await;
+    assert_eq!(
+        resolved.password,
+        Err("BGPPeer \"router-a\": passwordSecret \"metallb-system/router-a\" holds a password that is 81 bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most 80 bytes; no session is opened".into())
+    );
+    // Planning again within the refresh period reads nothing (the script would run dry).
+    assert_eq!(passwords.resolve(&peer()).await, resolved);
+}
+
+#[tokio::test]
+async fn an_inline_password_too_long_gives_no_session_and_names_the_length() {
+    let script = Script(Mutex::new(VecDeque::new()));
+    let mut passwords = Passwords::new(&script, "metallb-system");
+    let long = PeerSession {
+        password: Password::Inline("é".repeat(41)),
+        ..peer()
+    };
+    assert_eq!(
+        passwords.resolve(&long).await.password,
+        Err("BGPPeer \"router-a\": password is 82 bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most 80 bytes; no session is opened".into())
+    );
+    let fits = PeerSession {
+        password: Password::Inline("k".repeat(80)),
+        ..peer()
+    };
+    assert_eq!(
+        passwords.resolve(&fits).await.password,
+        Ok(Some("k".repeat(80)))
+    );
+}

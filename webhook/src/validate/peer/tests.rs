@@ -203,6 +203,26 @@ fn password_and_password_secret_are_exclusive() {
 }
 
 #[test]
+fn a_password_the_kernel_cannot_take_is_refused_naming_its_length() {
+    assert_eq!(
+        denials(BGPPeerSpec {
+            password: "p".repeat(81),
+            ..ebgp()
+        }),
+        [
+            r#"BGPPeer "router": password is 81 bytes long; Linux takes TCP MD5 passwords (TCP_MD5SIG keys) of at most 80 bytes"#
+        ]
+    );
+    assert!(
+        denials(BGPPeerSpec {
+            password: "p".repeat(80),
+            ..ebgp()
+        })
+        .is_empty()
+    );
+}
+
+#[test]
 fn a_missing_bfd_profile_is_a_warning() {
     let verdict = validate(
         &peer(BGPPeerSpec {
