@@ -223,7 +223,7 @@ fn a_password_the_kernel_cannot_take_is_refused_naming_its_length() {
 }
 
 #[test]
-fn a_missing_bfd_profile_is_a_warning() {
+fn a_bfd_profile_is_admitted_with_a_warning_that_bfd_does_not_run_and_a_missing_one_with_two() {
     let verdict = validate(
         &peer(BGPPeerSpec {
             bfd_profile: "fast".into(),
@@ -235,7 +235,8 @@ fn a_missing_bfd_profile_is_a_warning() {
     assert_eq!(
         verdict.warnings,
         [
-            r#"BGPPeer "router": BFDProfile "fast" does not exist in namespace metallb-system; the session runs without BFD until it is created"#
+            r#"BGPPeer "router": bfdProfile "fast" is kept but not used: ferrolb's speaker does not run BFD yet, so a failure is detected by the session's hold time (holdTime)"#,
+            r#"BGPPeer "router": BFDProfile "fast" does not exist in namespace metallb-system"#,
         ]
     );
 }
