@@ -27,6 +27,7 @@ pub mod resource;
 pub mod rules;
 pub mod selector;
 pub mod service_class;
+pub mod service_ingress;
 pub mod servicestatus;
 pub mod sharing_scope;
 

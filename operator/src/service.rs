@@ -40,17 +40,7 @@ pub fn key(svc: &Service) -> String {
     )
 }
 
-/// The IPs in a Service's `status.loadBalancer.ingress`.
-pub fn ingress_ips(svc: &Service) -> Vec<IpAddr> {
-    svc.status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.ip.as_deref()?.parse().ok())
-        .collect()
-}
+pub use ferrolb_crds::service_ingress::ingress_ips;
 
 /// Whether the operator has written to this Service (its condition or pool annotation), so
 /// that it may clear what it wrote when the Service stops being one of its own.

@@ -150,16 +150,7 @@ impl Service {
             return None;
         }
         let spec = service.spec.as_ref()?;
-        let ips: Vec<IpAddr> = service
-            .status
-            .as_ref()?
-            .load_balancer
-            .as_ref()?
-            .ingress
-            .as_ref()?
-            .iter()
-            .filter_map(|i| i.ip.as_deref()?.parse().ok())
-            .collect();
+        let ips = ferrolb_crds::service_ingress::ingress_ips(service);
         if ips.is_empty() {
             return None;
         }

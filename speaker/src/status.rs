@@ -138,17 +138,23 @@ pub struct StatusWriter<K: StatusKind> {
     published: BTreeMap<ServiceKey, (String, Vec<String>)>,
 }
 
+/// The speaker's event recorder on `node`: events it publishes name `ferrolb-speaker` and the
+/// node as their reporter.
+pub(crate) fn event_recorder(client: Client, node: &str) -> Recorder {
+    Recorder::new(
+        client,
+        Reporter {
+            controller: "ferrolb-speaker".into(),
+            instance: Some(node.into()),
+        },
+    )
+}
+
 impl<K: StatusKind> StatusWriter<K> {
     pub fn new(client: Client, namespace: &str, node: &str, timeout: Duration) -> Self {
         StatusWriter {
             api: Api::namespaced(client.clone(), namespace),
-            recorder: Recorder::new(
-                client,
-                Reporter {
-                    controller: "ferrolb-speaker".into(),
-                    instance: Some(node.into()),
-                },
-            ),
+            recorder: event_recorder(client, node),
             node: node.into(),
             timeout,
             published: BTreeMap::new(),

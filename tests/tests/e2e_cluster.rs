@@ -171,6 +171,13 @@ spec:
     )
 }
 
+/// Applies [`backends_behind_a_service`] (deleted by `cleanup`), then waits for its IP and its
+/// ready backends; returns the IP.
+fn serve(cleanup: &mut Cleanup, name: &str, addresses: &str, bgp: bool) -> String {
+    cleanup.apply(&backends_behind_a_service(name, addresses, bgp));
+    service_ip(cleanup.kubectl, name)
+}
+
 /// Waits for the Service's IP and for its backends to be ready; returns the IP.
 fn service_ip(kubectl: &Kubectl, name: &str) -> String {
     let ip = until("the Service's IP", WAIT, || {
@@ -266,12 +273,7 @@ fn rollout_done(kubectl: &Kubectl) {
 fn layer2_one_node_answers_arp_and_http_reaches_the_pods_through_kube_proxy() {
     let (cluster, kubectl) = cluster();
     let mut cleanup = Cleanup::new(&kubectl);
-    cleanup.apply(&backends_behind_a_service(
-        "e2e-l2",
-        "203.0.113.100/30",
-        false,
-    ));
-    let ip = service_ip(&kubectl, "e2e-l2");
+    let ip = serve(&mut cleanup, "e2e-l2", "203.0.113.100/30", false);
     let owner = sole_owner(&cluster, &ip);
     let named = until("the ServiceL2Status", WAIT, || {
         let n = l2_status_node(&kubectl, "e2e-l2");
@@ -467,12 +469,7 @@ fn bgp_the_router_learns_the_service_ip_from_every_speaker_pod_and_http_crosses_
     cleanup.apply(&format!(
         "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata:\n  name: e2e-router\n  namespace: {NAMESPACE}\nspec:\n  myASN: 64513\n  peerASN: 64512\n  peerAddress: 203.0.113.2\n"
     ));
-    cleanup.apply(&backends_behind_a_service(
-        "e2e-bgp",
-        "203.0.113.200/30",
-        true,
-    ));
-    let ip = service_ip(&kubectl, "e2e-bgp");
+    let ip = serve(&mut cleanup, "e2e-bgp", "203.0.113.200/30", true);
     let prefix = format!("{ip}/32");
     let hops = until("three next hops at the router", WAIT, || {
         let hops = lab.router().kernel_nexthops(&prefix);
@@ -515,8 +512,7 @@ fn failover(
 ) {
     let (cluster, kubectl) = cluster();
     let mut cleanup = Cleanup::new(&kubectl);
-    cleanup.apply(&backends_behind_a_service(name, addresses, false));
-    let ip = service_ip(&kubectl, name);
+    let ip = serve(&mut cleanup, name, addresses, false);
     let owner = sole_owner(&cluster, &ip).clone();
     http_ok(&ip);
     // The cluster is healed however the test ends, so the next test finds it whole.
@@ -626,12 +622,7 @@ fn operator_leader(kubectl: &Kubectl) -> String {
 fn the_operator_leader_pod_deleted_changes_no_ip_and_the_standby_serves_new_services() {
     let (_cluster, kubectl) = cluster();
     let mut cleanup = Cleanup::new(&kubectl);
-    cleanup.apply(&backends_behind_a_service(
-        "e2e-leader",
-        "203.0.113.112/30",
-        false,
-    ));
-    let before = service_ip(&kubectl, "e2e-leader");
+    let before = serve(&mut cleanup, "e2e-leader", "203.0.113.112/30", false);
     let leader = until("an operator leader", WAIT, || {
         let l = operator_leader(&kubectl);
         (!l.is_empty()).then_some(l)
@@ -713,12 +704,7 @@ fn helm_upgrade(cluster: &RealCluster, tag: &str) -> Duration {
 fn helm_upgrade_to_a_new_image_tag_restarts_every_component_and_drops_no_request() {
     let (cluster, kubectl) = cluster();
     let mut cleanup = Cleanup::new(&kubectl);
-    cleanup.apply(&backends_behind_a_service(
-        "e2e-upgrade",
-        "203.0.113.116/30",
-        false,
-    ));
-    let ip = service_ip(&kubectl, "e2e-upgrade");
+    let ip = serve(&mut cleanup, "e2e-upgrade", "203.0.113.116/30", false);
     sole_owner(&cluster, &ip);
     http_ok(&ip);
     let tag = std::env::var("FERROLB_E2E_UPGRADE_TAG").unwrap_or_else(|_| "0.1.0-next".into());

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use ferrolb_crds::annotations::ServiceRequest;
 use ferrolb_crds::service_class;
+use ferrolb_crds::service_ingress::ingress_ips;
 use k8s_openapi::api::core::v1::Service;
 
 /// What the index keeps of one Service.
@@ -33,15 +34,7 @@ impl Holding {
         let sharing_key = ServiceRequest::parse(annotations, spec_ip)
             .ok()?
             .sharing_key?;
-        let ips: Vec<IpAddr> = service
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|lb| lb.ingress.as_ref())
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i.ip.as_deref()?.parse().ok())
-            .collect();
+        let ips = ingress_ips(service);
         (!ips.is_empty()).then_some(Self { sharing_key, ips })
     }
 }

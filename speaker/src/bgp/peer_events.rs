@@ -11,7 +11,7 @@ use std::time::Duration;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use kube::Client;
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Recorder};
 
 /// The reason of the events.
 pub const REASON: &str = "InvalidPassword";
@@ -39,13 +39,7 @@ pub struct PeerEvents {
 impl PeerEvents {
     pub fn new(client: Client, node: &str, timeout: Duration) -> PeerEvents {
         PeerEvents {
-            recorder: Recorder::new(
-                client,
-                Reporter {
-                    controller: "ferrolb-speaker".into(),
-                    instance: Some(node.into()),
-                },
-            ),
+            recorder: crate::status::event_recorder(client, node),
             node: node.into(),
             timeout,
             reported: BTreeMap::new(),
