@@ -166,8 +166,17 @@ async fn local_traffic_is_advertised_only_from_nodes_with_a_ready_endpoint() {
         paths[0].next_hop,
         IpAddr::from(world.world.lab.nodes[1].ipv4)
     );
+    let statuses = ferrolb_tests::process::eventually(
+        PATIENCE,
+        "a ServiceBGPStatus for the local Service",
+        || async {
+            let statuses = world.statuses("local").await;
+            (!statuses.is_empty()).then_some(statuses)
+        },
+    )
+    .await;
     assert_eq!(
-        world.statuses("local").await,
+        statuses,
         vec![(nodes[1].clone(), vec!["router".to_string()])]
     );
 }
@@ -429,7 +438,12 @@ async fn an_ipv6_service_ip_is_advertised_over_mp_bgp_with_the_nodes_ipv6_next_h
         world.node_ipv4s().into_iter().collect::<BTreeSet<_>>(),
         "the IPv4 address goes over the IPv4 sessions only"
     );
-    let statuses = world.statuses("dual").await;
+    let statuses =
+        ferrolb_tests::process::eventually(PATIENCE, "three ServiceBGPStatus objects", || async {
+            let statuses = world.statuses("dual").await;
+            (statuses.len() == 3).then_some(statuses)
+        })
+        .await;
     assert!(
         statuses
             .iter()
