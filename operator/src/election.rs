@@ -1,8 +1,9 @@
 //! Leader election over one `coordination.k8s.io/v1` Lease, so that of several operator
-//! replicas exactly one writes. Every update is guarded by the resourceVersion it read (no
-//! blind overwrite), expiry is judged on this replica's own clock from when it last saw the
-//! Lease change (immune to clock skew between nodes), and the Lease is vacated on shutdown so a
-//! standby takes over at its next try instead of waiting it out.
+//! replicas exactly one writes. The Lease is read and written through [`ferrolb_lease`], so
+//! every update is guarded by the resourceVersion it read (no blind overwrite); what to write
+//! and when is decided here. Expiry is judged on this replica's own clock from when it last
+//! saw the Lease change (immune to clock skew between nodes), and the Lease is vacated on
+//! shutdown so a standby takes over at its next try instead of waiting it out.
 //!
 //! Each successful renewal is reported to the [`Fence`], which ends the term's writes at the
 //! renew deadline counted from when the renewal was sent, whatever this replica is doing then;
@@ -13,12 +14,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrolb_lease::{LeaseClient, Written, holder};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::term::{Fence, Term};
 
@@ -82,7 +84,8 @@ impl Timings {
 
 /// One replica's side of the election.
 pub struct Elector {
-    api: Api<Lease>,
+    /// Each call limited to the election's call timeout.
+    leases: LeaseClient,
     name: String,
     identity: String,
     timings: Timings,
@@ -101,7 +104,7 @@ enum Attempt {
 impl Elector {
     pub fn new(api: Api<Lease>, name: &str, identity: &str, timings: Timings) -> Self {
         Self {
-            api,
+            leases: LeaseClient::new(api, timings.call_timeout),
             name: name.to_owned(),
             identity: identity.to_owned(),
             fence: Fence::new(timings.renew_deadline),
@@ -175,13 +178,10 @@ impl Elector {
     }
 
     async fn attempt(&mut self) -> Attempt {
-        let current = match timeout(self.timings.call_timeout, self.api.get_opt(&self.name)).await {
-            Err(_) => return Attempt::Failed("reading the Lease timed out".into()),
-            Ok(Err(e)) => return Attempt::Failed(format!("reading the Lease: {e}")),
-            Ok(Ok(lease)) => lease,
-        };
-        let Some(lease) = current else {
-            return self.write(None).await;
+        let lease = match self.leases.get(&self.name).await {
+            Err(e) => return Attempt::Failed(e.to_string()),
+            Ok(None) => return self.write(None).await,
+            Ok(Some(lease)) => lease,
         };
         let rv = lease.metadata.resource_version.clone().unwrap_or_default();
         let seen_at = match &self.observed {
@@ -192,14 +192,18 @@ impl Elector {
                 now
             }
         };
-        let spec = lease.spec.clone().unwrap_or_default();
-        let holder = spec.holder_identity.clone().unwrap_or_default();
-        let duration = spec
-            .lease_duration_seconds
+        let duration = lease
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.lease_duration_seconds)
             .map_or(self.timings.lease_duration, |s| {
                 Duration::from_secs(s.max(0) as u64)
             });
-        if holder == self.identity || holder.is_empty() || seen_at.elapsed() > duration {
+        let free = match holder(&lease) {
+            None => true,
+            Some(holder) => holder == self.identity,
+        };
+        if free || seen_at.elapsed() > duration {
             self.write(Some(lease)).await
         } else {
             Attempt::Following
@@ -226,52 +230,43 @@ impl Elector {
         }
         spec.lease_duration_seconds = Some(self.timings.lease_duration.as_secs() as i32);
         spec.renew_time = Some(now);
-        let call = async {
-            match &existing {
-                None => self.api.create(&PostParams::default(), &lease).await,
-                Some(_) => {
-                    self.api
-                        .replace(&self.name, &PostParams::default(), &lease)
-                        .await
-                }
-            }
-        };
-        match timeout(self.timings.call_timeout, call).await {
-            Err(_) => Attempt::Failed("writing the Lease timed out".into()),
-            Ok(Ok(written)) => {
+        match self.leases.write(lease, existing.as_ref()).await {
+            Ok(Written::Won(written)) => {
                 self.observed = written
                     .metadata
                     .resource_version
                     .map(|rv| (rv, Instant::now()));
                 Attempt::Leading(sent)
             }
-            Ok(Err(kube::Error::Api(e))) if e.code == 409 => Attempt::Following,
-            Ok(Err(e)) => Attempt::Failed(format!("writing the Lease: {e}")),
+            Ok(Written::Lost) => Attempt::Following,
+            Err(e) => Attempt::Failed(e.to_string()),
         }
     }
 
     /// Empties the holder of a Lease this replica holds, so a standby can take it at once.
     async fn vacate(&self) -> Result<(), String> {
-        let lease = timeout(self.timings.call_timeout, self.api.get_opt(&self.name))
+        let Some(lease) = self
+            .leases
+            .get(&self.name)
             .await
-            .map_err(|_| "reading the Lease timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        let Some(mut lease) = lease else {
+            .map_err(|e| e.to_string())?
+        else {
             return Ok(());
         };
-        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
-        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+        if holder(&lease).as_deref() != Some(self.identity.as_str()) {
             return Ok(());
         }
-        spec.holder_identity = None;
-        spec.lease_duration_seconds = Some(1);
-        timeout(
-            self.timings.call_timeout,
-            self.api.replace(&self.name, &PostParams::default(), &lease),
-        )
-        .await
-        .map_err(|_| "vacating the Lease timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
+        let vacated = self
+            .leases
+            .vacate(&lease, |spec| spec.lease_duration_seconds = Some(1))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Written::Lost = vacated {
+            return Err(format!(
+                "Lease {:?} changed since it was read; left as it is",
+                self.name
+            ));
+        }
         tracing::info!(lease = %self.name, "vacated the leader Lease");
         Ok(())
     }
