@@ -1,8 +1,9 @@
 //! The Lease I/O of the election: each node's heartbeat Lease, renewed periodically, and one
 //! Lease per announced IP naming its holder, written only when ownership changes.
 //!
-//! Every write is guarded by the resourceVersion last read (a replace that fails with a
-//! conflict means another node won), every call has a timeout, and nothing here decides who
+//! The calls go through [`ferrolb_lease`]: every write is guarded by the resourceVersion last
+//! read (a replace that fails with a conflict means another node won), every call has a
+//! timeout. [`LeaseWriter`] builds the Leases this node writes, and nothing here decides who
 //! should hold what: [`LeaseBook`] keeps the Leases as watched and written, the decision lives
 //! in [`crate::election::ownership`].
 
@@ -10,10 +11,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
+use ferrolb_lease::LeaseClient;
+pub use ferrolb_lease::{Written, holder};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 
 use crate::Error;
 use crate::election::lease_name;
@@ -206,16 +209,6 @@ impl LeaseBook {
     }
 }
 
-/// The holder a Lease names, if any.
-pub fn holder(lease: &Lease) -> Option<String> {
-    lease
-        .spec
-        .as_ref()?
-        .holder_identity
-        .clone()
-        .filter(|h| !h.is_empty())
-}
-
 /// Writes this node's Leases.
 #[derive(Clone)]
 pub struct LeaseWriter {
@@ -226,62 +219,33 @@ pub struct LeaseWriter {
     pub heartbeat_timeout: Duration,
 }
 
-/// The outcome of a guarded write.
-#[derive(Debug)]
-pub enum Written {
-    /// The write went through; the Lease as stored.
-    Won(Box<Lease>),
-    /// Another writer changed the Lease since it was read.
-    Lost,
-}
-
 fn now() -> MicroTime {
     MicroTime(Timestamp::now())
 }
 
+/// A failed Lease call as the speaker reports it: a timeout or an API error naming the Lease
+/// and the call.
+impl From<ferrolb_lease::Error> for Error {
+    fn from(e: ferrolb_lease::Error) -> Self {
+        let what = format!("{} Lease {}", e.operation(), e.lease());
+        match e {
+            ferrolb_lease::Error::Timeout { after, .. } => Error::Timeout { what, after },
+            ferrolb_lease::Error::Api { source, .. } => Error::Kube { what, source },
+            unversioned @ ferrolb_lease::Error::Unversioned { .. } => Error::Io(
+                std::io::Error::new(std::io::ErrorKind::InvalidData, unversioned),
+            ),
+        }
+    }
+}
+
 impl LeaseWriter {
-    async fn call<T>(
-        &self,
-        what: String,
-        call: impl Future<Output = kube::Result<T>>,
-    ) -> Result<Result<T, kube::Error>, Error> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| Error::Timeout {
-                what,
-                after: self.timeout,
-            })
+    fn leases(&self) -> LeaseClient {
+        LeaseClient::new(self.api.clone(), self.timeout)
     }
 
     /// Creates `lease`, or replaces it guarded by the resourceVersion of `current`.
     async fn write(&self, lease: Lease, current: Option<&Lease>) -> Result<Written, Error> {
-        let name = lease.metadata.name.clone().unwrap_or_default();
-        let result = match current {
-            None => {
-                self.call(
-                    format!("creating Lease {name:?}"),
-                    self.api.create(&PostParams::default(), &lease),
-                )
-                .await?
-            }
-            Some(current) => {
-                let mut lease = lease;
-                lease.metadata.resource_version = current.metadata.resource_version.clone();
-                self.call(
-                    format!("updating Lease {name:?}"),
-                    self.api.replace(&name, &PostParams::default(), &lease),
-                )
-                .await?
-            }
-        };
-        match result {
-            Ok(stored) => Ok(Written::Won(Box::new(stored))),
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Written::Lost),
-            Err(source) => Err(Error::Kube {
-                what: format!("writing Lease {name:?}"),
-                source,
-            }),
-        }
+        Ok(self.leases().write(lease, current).await?)
     }
 
     fn meta(&self, name: String, role: &str, current: Option<&Lease>) -> ObjectMeta {
@@ -342,22 +306,15 @@ impl LeaseWriter {
 
     /// Clears the holder of a Lease this node holds.
     pub async fn release(&self, current: &Lease) -> Result<Written, Error> {
-        let mut lease = current.clone();
-        if let Some(spec) = lease.spec.as_mut() {
-            spec.holder_identity = None;
-            spec.renew_time = Some(now());
-        }
-        self.write(lease, Some(current)).await
+        let leases = self.leases();
+        Ok(leases
+            .vacate(current, |spec| spec.renew_time = Some(now()))
+            .await?)
     }
 
     /// Reads one Lease.
     pub async fn get(&self, name: &str) -> Result<Option<Lease>, Error> {
-        self.call(format!("reading Lease {name:?}"), self.api.get_opt(name))
-            .await?
-            .map_err(|source| Error::Kube {
-                what: format!("reading Lease {name:?}"),
-                source,
-            })
+        Ok(self.leases().get(name).await?)
     }
 }
 
