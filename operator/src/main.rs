@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use ferrolb_operator::controller::{self, Settings};
 use ferrolb_operator::election::{Elector, Timings};
 use ferrolb_operator::metrics::{self, Metrics};
+use ferrolb_operator::{Error, Result};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use tokio::sync::watch;
@@ -29,9 +30,9 @@ struct Args {
     /// Serve only Services with this spec.loadBalancerClass; empty serves those without one.
     #[arg(long, env = "FERROLB_LB_CLASS", default_value = "")]
     lb_class: String,
-    /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, default_value = "0.0.0.0:7472")]
-    metrics_addr: SocketAddr,
+    /// Address of /metrics, /healthz and /readyz (`--metrics-addr` is the same flag).
+    #[arg(long, alias = "metrics-addr", default_value = "0.0.0.0:7472")]
+    metrics_address: SocketAddr,
     /// Name of the leader election Lease.
     #[arg(long, default_value = "ferrolb-operator")]
     lease_name: String,
@@ -83,7 +84,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build();
     match runtime
-        .map_err(|e| e.to_string())
+        .map_err(Error::Runtime)
         .and_then(|rt| rt.block_on(operate(args)))
     {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,26 +95,24 @@ fn main() -> ExitCode {
     }
 }
 
-async fn operate(args: Args) -> Result<(), String> {
+async fn operate(args: Args) -> Result<()> {
     let timings = Timings::new(
         Duration::from_secs(args.lease_duration),
         Duration::from_secs(args.renew_deadline),
         Duration::from_secs(args.retry_period),
     )
-    .map_err(|e| format!("leader election: {e}"))?;
-    let client = kube::Client::try_default()
-        .await
-        .map_err(|e| format!("cannot reach the API server: {e}"))?;
+    .map_err(|e| Error::Election(e.to_string()))?;
+    let client = kube::Client::try_default().await.map_err(Error::Connect)?;
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| format!("ferrolb-operator-{}", std::process::id()))
     });
     let metrics = Metrics::new();
-    let server = metrics::serve(args.metrics_addr, metrics.clone());
+    let server = metrics::serve(args.metrics_address, metrics.clone());
     tokio::spawn(async move {
         if let Err(e) = server.await {
-            tracing::error!("metrics server: {e}");
+            tracing::error!("{e}");
         }
     });
 

@@ -143,7 +143,7 @@ impl Metrics {
 }
 
 /// Serves `/metrics`, `/healthz` and `/readyz` until the process ends.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+pub async fn serve(address: SocketAddr, metrics: Arc<Metrics>) -> crate::Result<()> {
     let app = Router::new()
         .route(
             "/metrics",
@@ -161,6 +161,9 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<(
             }),
         )
         .with_state(metrics);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, app).await
+    let failed = |source| crate::Error::Metrics { address, source };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(failed)?;
+    axum::serve(listener, app).await.map_err(failed)
 }

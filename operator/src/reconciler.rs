@@ -3,11 +3,12 @@
 //!
 //! [`Reconciler::full_pass`] starts a term: pools first, then every Service that already has
 //! IPs (so they keep them), then the ones waiting. [`Reconciler::process`] handles a batch of
-//! triggers the same way. Deciding is synchronous; the writes of a batch then run
-//! concurrently, at most one per Service, and failed ones come back as retries. Every write,
-//! event and status of a reconciler is made for its [`Term`] and stops when the term does.
+//! triggers the same way. What each Service needs is decided by [`decision`], synchronously;
+//! this module only feeds it from the caches and hands its writes to the [`WriteQueue`], its
+//! events to [`events`], and the pools' usage to [`pool_status`]. Every write, event and
+//! status of a reconciler is made for its [`Term`] and stops when the term does.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
@@ -18,15 +19,14 @@ use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-use ferrolb_crds::annotations::{Annotation, Deprecation};
-
-use crate::allocator::{Allocator, Change, Pool, PoolUsage, pool};
+use crate::allocator::{Allocator, PoolUsage};
 use crate::caches::{Caches, Trigger};
+use crate::decision::{self, Decision, Warned};
 use crate::metrics::Metrics;
-use crate::service::{self, View};
-use crate::term::{Term, WriteError};
-use crate::writer::{self, WriteQueue};
-use crate::writes::{self, ServiceEvent, ServiceWrite};
+use crate::service;
+use crate::term::Term;
+use crate::write_queue::WriteQueue;
+use crate::{events, pool_status, status_patch};
 
 /// What a reconciler needs from the outside.
 pub struct Context {
@@ -47,7 +47,7 @@ pub struct Reconciler {
     term: Term,
     allocator: Allocator,
     waiting: BTreeSet<String>,
-    warned: HashSet<(String, String)>,
+    warned: Warned,
     config_errors: Option<Vec<String>>,
     queue: WriteQueue,
     usage: watch::Sender<BTreeMap<String, PoolUsage>>,
@@ -72,7 +72,7 @@ impl Reconciler {
             ctx.retries.clone(),
         );
         let (usage, usage_rx) = watch::channel(BTreeMap::new());
-        let pool_task = writer::start_pool_status(
+        let pool_task = pool_status::start(
             ctx.client.clone(),
             term.clone(),
             ctx.namespace.clone(),
@@ -85,7 +85,7 @@ impl Reconciler {
             term,
             allocator: Allocator::default(),
             waiting: BTreeSet::new(),
-            warned: HashSet::new(),
+            warned: Warned::default(),
             config_errors: None,
             queue,
             usage,
@@ -140,35 +140,25 @@ impl Reconciler {
     }
 
     async fn load_pools(&mut self) {
-        let mut pools = Vec::new();
-        let mut errors = Vec::new();
-        for object in self.ctx.caches.pools.state() {
-            match Pool::from_object(&object) {
-                Ok(pool) => pools.push(pool),
-                Err(e) => errors.push(e),
-            }
-        }
-        errors.extend(pool::overlaps(&pools));
-        errors.sort();
+        let (pools, errors) = decision::configuration(&self.ctx.caches.pools.state());
         for e in &errors {
             tracing::warn!("{e}");
         }
         self.allocator.set_pools(pools);
-        if self.config_errors.as_ref() != Some(&errors) {
-            let written = writes::write_configuration_state(
-                &self.ctx.client,
-                &self.term,
-                &self.ctx.namespace,
-                &errors,
-            )
-            .await;
-            match written {
-                Ok(()) => self.config_errors = Some(errors),
-                Err(WriteError::Refused(why)) => {
-                    tracing::info!("not writing ConfigurationState: {why}")
-                }
-                Err(e) => tracing::warn!("{e}"),
-            }
+        if self.config_errors.as_ref() == Some(&errors) {
+            return;
+        }
+        let written = status_patch::write_configuration_state(
+            &self.ctx.client,
+            &self.term,
+            &self.ctx.namespace,
+            &errors,
+        )
+        .await;
+        match written {
+            Ok(()) => self.config_errors = Some(errors),
+            Err(e) if e.refusal().is_some() => tracing::info!("{e}"),
+            Err(e) => tracing::warn!("{e}"),
         }
     }
 
@@ -222,196 +212,46 @@ impl Reconciler {
     }
 
     /// Converges one Service and queues the writes it needs; returns whether waiting Services
-    /// may fit now: IPs were freed, or a Service that shares its IP was converged (its sharing
-    /// terms, such as its traffic policy, may have changed to admit a waiting partner).
+    /// may fit now.
     fn converge_one(&mut self, key: &str) -> bool {
         self.ctx.metrics.reconciles.inc();
         let Some(svc) = self.service(key) else {
             self.waiting.remove(key);
-            return self.allocator.release(key).is_some();
+            return decision::deleted(&mut self.allocator, key).may_admit_waiting;
         };
-        let ns_labels = svc
+        let namespace_labels = svc
             .metadata
             .namespace
             .as_deref()
             .and_then(|ns| self.ctx.caches.namespaces.get(&ObjectRef::new(ns)))
             .and_then(|ns| ns.metadata.labels.clone())
             .unwrap_or_default();
-        let now = Time(Timestamp::now());
-        let mut events = Vec::new();
-        let (writes, freed) = match service::read(&svc, &ns_labels, self.ctx.lb_class.as_deref()) {
-            View::NotOurs => {
-                self.waiting.remove(key);
-                let freed = self.allocator.release(key).is_some();
-                let writes = if service::carries_our_marks(&svc) {
-                    if freed {
-                        events.push(info("ClearAssignment", "the Service is no longer a LoadBalancer of this class; its IPs are released".into()));
-                    }
-                    desired(&svc, Vec::new(), None, None)
-                } else {
-                    None
-                };
-                (writes, freed)
-            }
-            View::Invalid(refusal, deprecations) => {
-                self.warn_deprecations(key, &deprecations, &mut events);
-                let freed = self.allocator.release(key).is_some();
-                self.waiting.insert(key.to_owned());
-                let condition =
-                    service::condition(&svc, false, refusal.reason.as_str(), &refusal.message, now);
-                if !service::condition_matches(&svc, &condition) {
-                    events.push(warning(
-                        "AllocationFailed",
-                        format!("Failed to allocate IP for {key:?}: {}", refusal.message),
-                    ));
-                }
-                (desired(&svc, Vec::new(), None, Some(condition)), freed)
-            }
-            View::Ours(demand, deprecations) => {
-                self.warn_deprecations(key, &deprecations, &mut events);
-                match self
-                    .allocator
-                    .converge(&demand, &service::ingress_ips(&svc))
-                {
-                    Ok(done) => {
-                        self.waiting.remove(key);
-                        let ips = &done.assignment.ips;
-                        let listed = ips
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",");
-                        match &done.change {
-                            Change::Kept => {}
-                            Change::Allocated => {
-                                events.push(info("IPAllocated", format!("Assigned IP [{listed}]")))
-                            }
-                            Change::Extended(ip) => events
-                                .push(info("IPAllocated", format!("Assigned additional IP {ip}"))),
-                            Change::Moved(why) => {
-                                events.push(info("ClearAssignment", format!("current IP for {key:?} not allowed by config, will attempt for new IP assignment: {why}")));
-                                events.push(info("IPAllocated", format!("Assigned IP [{listed}]")));
-                            }
-                        }
-                        let message =
-                            format!("assigned {listed} from pool {:?}", done.assignment.pool);
-                        let condition =
-                            service::condition(&svc, true, "IPAllocated", &message, now);
-                        let pool = Some(done.assignment.pool.clone());
-                        let sharing = demand.sharing.key.is_some();
-                        (desired(&svc, ips.clone(), pool, Some(condition)), sharing)
-                    }
-                    Err(failed) => {
-                        self.waiting.insert(key.to_owned());
-                        if let Some(why) = &failed.cleared {
-                            events.push(info(
-                                "ClearAssignment",
-                                format!("current IP for {key:?} not allowed by config: {why}"),
-                            ));
-                        }
-                        let condition = service::condition(
-                            &svc,
-                            false,
-                            failed.refusal.reason.as_str(),
-                            &failed.refusal.message,
-                            now,
-                        );
-                        if !service::condition_matches(&svc, &condition) {
-                            events.push(warning(
-                                "AllocationFailed",
-                                format!(
-                                    "Failed to allocate IP for {key:?}: {}",
-                                    failed.refusal.message
-                                ),
-                            ));
-                        }
-                        (
-                            desired(&svc, Vec::new(), None, Some(condition)),
-                            failed.cleared.is_some(),
-                        )
-                    }
-                }
-            }
-        };
-        writes::publish(&self.ctx.recorder, &self.term, &svc, events);
-        if let Some(write) = writes {
+        let Decision {
+            write,
+            events,
+            waiting,
+            may_admit_waiting,
+            ..
+        } = decision::converge(
+            &mut self.allocator,
+            &mut self.warned,
+            &svc,
+            &namespace_labels,
+            self.ctx.lb_class.as_deref(),
+            Time(Timestamp::now()),
+        );
+        if waiting {
+            self.waiting.insert(key.to_owned());
+        } else {
+            self.waiting.remove(key);
+        }
+        events::publish(&self.ctx.recorder, &self.term, &svc, events);
+        if let Some(write) = write {
             self.queue.push(write);
         }
-        freed
-    }
-
-    /// One warning per Service naming every legacy annotation it still uses (events of one
-    /// reason on one object are folded together, so several would hide each other).
-    fn warn_deprecations(
-        &mut self,
-        key: &str,
-        deprecations: &[Deprecation],
-        events: &mut Vec<ServiceEvent>,
-    ) {
-        let fresh: Vec<&Deprecation> = deprecations
-            .iter()
-            .filter(|d| self.warned.insert((key.to_owned(), d.legacy_key.clone())))
-            .collect();
-        if fresh.is_empty() {
-            return;
-        }
-        let text = fresh
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} is deprecated, use {} instead",
-                    d.legacy_key, d.replacement
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        events.push(warning(
-            "deprecatedAnnotation",
-            format!("annotation {text}"),
-        ));
+        may_admit_waiting
     }
 }
 
-/// The write that brings `svc` to these IPs, pool annotation and condition, if any is needed.
-fn desired(
-    svc: &Service,
-    ips: Vec<std::net::IpAddr>,
-    pool: Option<String>,
-    condition: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
-) -> Option<ServiceWrite> {
-    let condition_current = match &condition {
-        Some(c) => service::condition_matches(svc, c),
-        None => service::our_condition(svc).is_none(),
-    };
-    let status = (service::ingress_ips(svc) != ips || !condition_current)
-        .then(|| (ips, writes::merged_conditions(svc, condition)));
-    let current_pool = svc
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(&Annotation::IpAllocatedFromPool.key()))
-        .cloned();
-    let pool_annotation = (current_pool != pool).then_some(pool);
-    (status.is_some() || pool_annotation.is_some()).then(|| ServiceWrite {
-        namespace: svc.metadata.namespace.clone().unwrap_or_default(),
-        name: svc.metadata.name.clone().unwrap_or_default(),
-        status,
-        pool_annotation,
-    })
-}
-
-fn info(reason: &'static str, note: String) -> ServiceEvent {
-    ServiceEvent {
-        warning: false,
-        reason,
-        note,
-    }
-}
-
-fn warning(reason: &'static str, note: String) -> ServiceEvent {
-    ServiceEvent {
-        warning: true,
-        reason,
-        note,
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -9,13 +9,16 @@
 //! is refused once that term is over or another has begun, so a write queued under an old term
 //! never lands, however long the process was paused. [`Tenure`] holds the rules and takes the
 //! time as an argument; [`Fence`] shares one between the elector and the writers, and a [`Term`]
-//! is what a writer holds.
+//! is what a writer holds; [`Term::call`] runs one API call under the fence, failing with
+//! [`Error::Refused`] when the term may not write.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::Error;
 
 /// Which term: numbered from 1, growing with each term this replica begins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -209,25 +212,6 @@ impl PartialEq for Term {
     }
 }
 
-/// Why a write of a term did not land.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WriteError {
-    /// The term may not write (any more): the write is dropped, not retried; the next term
-    /// decides afresh.
-    Refused(Refusal),
-    /// The API call failed or took too long: the write may be tried again.
-    Failed(String),
-}
-
-impl fmt::Display for WriteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WriteError::Refused(r) => write!(f, "refused: {r}"),
-            WriteError::Failed(e) => f.write_str(e),
-        }
-    }
-}
-
 impl Term {
     pub fn new(id: TermId, fence: Arc<Fence>) -> Self {
         Self { id, fence }
@@ -242,22 +226,30 @@ impl Term {
         self.fence.admit(self.id)
     }
 
-    /// Runs one API call of this term: not started if the term may not write now, and given
-    /// up after `limit` or at the end of the term's window, whichever comes first.
+    /// Runs one API call of this term, `action` naming it and its object for errors: not
+    /// started if the term may not write now, and given up after `limit` or at the end of the
+    /// term's window, whichever comes first.
     pub async fn call<T>(
         &self,
+        action: &str,
         limit: Duration,
         call: impl Future<Output = Result<T, kube::Error>>,
-    ) -> Result<T, WriteError> {
-        let deadline = self.admit().map_err(WriteError::Refused)?;
+    ) -> crate::Result<T> {
+        let deadline = self.admit().map_err(|refusal| Error::Refused {
+            action: action.to_owned(),
+            refusal,
+        })?;
         let started = Instant::now();
         let until = deadline.min(started + limit);
         match tokio::time::timeout_at(until, call).await {
-            Err(_) => Err(WriteError::Failed(format!(
-                "no answer within {:.1}s",
-                until.duration_since(started).as_secs_f64()
-            ))),
-            Ok(r) => r.map_err(|e| WriteError::Failed(e.to_string())),
+            Err(_) => Err(Error::Timeout {
+                action: action.to_owned(),
+                waited: until.duration_since(started),
+            }),
+            Ok(r) => r.map_err(|source| Error::Api {
+                action: action.to_owned(),
+                source,
+            }),
         }
     }
 }

@@ -133,15 +133,22 @@ async fn a_call_of_a_lapsed_term_is_never_started() {
     tokio::time::advance(secs(3.5)).await;
     let started = std::sync::atomic::AtomicBool::new(false);
     let result = term
-        .call(secs(10.0), async {
+        .call("writing Service shop/web", secs(10.0), async {
             started.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok::<_, kube::Error>(())
         })
         .await;
-    assert!(matches!(
-        result,
-        Err(WriteError::Refused(Refusal::Lapsed { .. }))
-    ));
+    let refused = result.unwrap_err();
+    assert!(
+        matches!(refused.refusal(), Some(Refusal::Lapsed { .. })),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .starts_with("writing Service shop/web: refused: leader term 1 is over"),
+        "{refused}"
+    );
     assert!(!started.load(std::sync::atomic::Ordering::SeqCst));
 }
 
@@ -154,13 +161,16 @@ async fn a_call_is_cut_at_the_end_of_the_window_even_if_its_limit_is_longer() {
     let begun = Instant::now();
     let result = term
         .call(
+            "writing Service shop/web",
             secs(10.0),
             std::future::pending::<Result<(), kube::Error>>(),
         )
         .await;
+    let failed = result.unwrap_err();
+    assert!(failed.refusal().is_none(), "a timeout may be retried");
     assert_eq!(
-        result,
-        Err(WriteError::Failed("no answer within 1.0s".to_owned()))
+        failed.to_string(),
+        "writing Service shop/web: no answer within 1.0s"
     );
     assert_eq!(begun.elapsed(), secs(1.0));
 }

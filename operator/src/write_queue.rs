@@ -1,26 +1,22 @@
-//! Carrying out the reconciler's writes without holding it up: a queue of Service writes run
-//! in the background, at most N at once and one at a time per Service, where a newer write for
-//! a Service replaces one still waiting (only the latest wanted state matters); and a pool
-//! status task that writes the latest usage of each pool whenever it changes. Failed Service
-//! writes come back to the reconciler as retries a second later. Each queued write carries the
+//! Carrying out the reconciler's Service writes without holding it up: a queue run in the
+//! background, at most N writes at once and one at a time per Service, where a newer write for
+//! a Service replaces one still waiting (only the latest wanted state matters). Each write is a
+//! [`ServiceWrite::apply`]; failed ones come back to the reconciler as retries a second later. Each queued write carries the
 //! leader term it was decided in and is dropped, not retried, once that term may no longer
 //! write: the next term's full pass decides afresh.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrolb_crds::IPAddressPool;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use kube::runtime::reflector::{ObjectRef, Store};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use crate::allocator::PoolUsage;
 use crate::caches::Trigger;
 use crate::metrics::Metrics;
-use crate::term::{Term, WriteError};
-use crate::writes::{self, ServiceWrite};
+use crate::status_patch::ServiceWrite;
+use crate::term::Term;
 
 /// A write and the term it was decided in.
 struct Queued {
@@ -96,7 +92,7 @@ async fn run_queue(
         tokio::select! {
             incoming = rx.recv(), if open => match incoming {
                 Some(queued) => {
-                    let key = format!("{}/{}", queued.write.namespace, queued.write.name);
+                    let key = queued.write.key();
                     if waiting.insert(key.clone(), queued).is_none() {
                         order.push_back(key);
                     }
@@ -105,7 +101,7 @@ async fn run_queue(
             },
             Some((key, result)) = running.next() => {
                 busy.remove(&key);
-                if let Err(WriteError::Refused(why)) = &result {
+                if let Some(why) = result.as_ref().err().and_then(crate::Error::refusal) {
                     if dropped == 0 {
                         tracing::warn!("dropping queued Service writes, the first of Service {key}: {why}");
                     }
@@ -122,55 +118,6 @@ async fn run_queue(
             }
         }
     }
-}
-
-/// Writes pool status whenever `usage` is published (a change of usage, or of the pools),
-/// for every pool whose status in `pools` (the cache) differs from its usage, so a status
-/// edited by hand is written back as MetalLB does; failed writes are tried again a second
-/// later.
-pub fn start_pool_status(
-    client: kube::Client,
-    term: Term,
-    namespace: String,
-    metrics: Arc<Metrics>,
-    pools: Store<IPAddressPool>,
-    mut usage: watch::Receiver<BTreeMap<String, PoolUsage>>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut failed = false;
-        loop {
-            let wait = tokio::time::sleep(if failed {
-                Duration::from_secs(1)
-            } else {
-                Duration::MAX / 4
-            });
-            tokio::select! {
-                changed = usage.changed() => if changed.is_err() { return },
-                _ = wait => {}
-            }
-            failed = false;
-            let latest = usage.borrow_and_update().clone();
-            metrics.set_pools(latest.iter());
-            for (name, u) in latest {
-                let observed = pools.get(&ObjectRef::new(&name).within(&namespace));
-                if observed.and_then(|p| p.status.clone()) == Some(writes::pool_status(&u)) {
-                    continue;
-                }
-                match writes::write_pool_status(&client, &term, &namespace, &name, &u).await {
-                    Ok(()) => {}
-                    Err(WriteError::Refused(why)) => {
-                        tracing::info!("stopped writing pool status: {why}");
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!("{e}");
-                        metrics.write_errors.inc();
-                        failed = true;
-                    }
-                }
-            }
-        }
-    })
 }
 
 #[cfg(test)]
