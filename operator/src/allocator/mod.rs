@@ -3,13 +3,14 @@
 //! It remembers which Service holds which IPs and keeps them there ("an IP never moves"): a
 //! Service keeps its IPs for as long as they are still offered by their pool, the pool's
 //! serviceAllocation still admits it and they still satisfy what the Service asks for
-//! (families and policy included), across restarts too, since the operator first [`Allocator::converge`]s
+//! (families and policy included; else [`Unkept`] says why), across restarts too, since the operator first [`Allocator::converge`]s
 //! every Service that already has IPs in its status, and only then those that wait for one.
 //! New IPs are the lowest free ones of the first pool that can give them, found in O(log n)
 //! over the runs of used addresses ([`used::UsedSet`]).
 
 mod choice;
 mod demand;
+mod keep;
 #[cfg(test)]
 mod metallb_cases;
 pub mod pool;
@@ -22,12 +23,12 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use ferrolb_crds::address::{Family, int_to_ip, ip_to_int, is_buggy_ip};
-use kube::core::SelectorExt;
+use ferrolb_crds::address::{Family, int_to_ip, ip_to_int};
 
 pub use demand::{Demand, FamilyPolicy, Reason, Refusal};
+pub use keep::Unkept;
 pub use pool::{Audience, Eligibility, Pool};
-pub use sharing::Sharing;
+pub use sharing::{Conflict, Sharing};
 pub use used::UsedSet;
 
 /// The IPs a Service holds and the pool they came from.
@@ -225,7 +226,7 @@ impl Allocator {
         sharing: &Sharing,
         pool: &Pool,
         since: Option<u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Conflict> {
         for other in self.holders.get(&ip).into_iter().flatten() {
             if other == key {
                 continue;
@@ -263,7 +264,7 @@ impl Allocator {
                 }
                 Err(why) => {
                     self.release(key);
-                    cleared = Some(why);
+                    cleared = Some(why.to_string());
                 }
             }
         }
@@ -288,79 +289,6 @@ impl Allocator {
             pool: pool.name.clone(),
             ips: ips.to_vec(),
         })
-    }
-
-    /// Whether a Service may keep `current`, which it holds since `since` (`None`: read from
-    /// its status, not held yet), or why not.
-    fn keepable(
-        &self,
-        demand: &Demand,
-        current: &Assignment,
-        since: Option<u64>,
-    ) -> Result<(), String> {
-        let Some(pool) = self.pools.get(&current.pool) else {
-            return Err(format!("its pool {:?} no longer exists", current.pool));
-        };
-        if let Some(ip) = current.ips.iter().find(|ip| !pool.offers(**ip)) {
-            return Err(
-                if pool.avoid_buggy_ips
-                    && is_buggy_ip(*ip)
-                    && pool.ranges.iter().any(|r| r.contains(*ip))
-                {
-                    format!(
-                        "pool {:?} now avoids addresses ending in .0 or .255 such as {ip}",
-                        pool.name
-                    )
-                } else {
-                    format!("{ip} is no longer in pool {:?}", pool.name)
-                },
-            );
-        }
-        if let Some(wanted) = &demand.pool
-            && *wanted != current.pool
-        {
-            return Err(format!(
-                "it asks for pool {wanted:?} but its IPs are from {:?}",
-                current.pool
-            ));
-        }
-        if !demand.ips.is_empty() {
-            let have: BTreeSet<_> = current.ips.iter().collect();
-            let want: BTreeSet<_> = demand.ips.iter().collect();
-            if have != want {
-                return Err(format!(
-                    "it asks for {} but holds {}",
-                    list(&demand.ips),
-                    list(&current.ips)
-                ));
-            }
-        }
-        if let Some(why) = pool
-            .eligibility
-            .as_ref()
-            .and_then(|e| still_eligible(e, demand))
-        {
-            return Err(format!("pool {:?} {why}", pool.name));
-        }
-        let families: Vec<Family> = current.ips.iter().map(|ip| Family::of(*ip)).collect();
-        if families.iter().any(|f| !demand.families.contains(f))
-            || (families.len() == 2 && families[0] == families[1])
-            || families.len() > 2
-            || (demand.policy == FamilyPolicy::SingleStack && families.len() != 1)
-            || (demand.policy == FamilyPolicy::RequireDualStack && families.len() != 2)
-        {
-            return Err(format!(
-                "its IPs {} do not fit its IP families {:?} ({:?})",
-                list(&current.ips),
-                demand.families,
-                demand.policy
-            ));
-        }
-        for ip in &current.ips {
-            self.shareable(*ip, &demand.key, &demand.sharing, pool, since)
-                .map_err(|why| format!("{ip} cannot stay: {why}"))?;
-        }
-        Ok(())
     }
 
     /// Adds the missing family to a dual-stack Service holding one IP, from the same pool.
@@ -434,28 +362,6 @@ impl Allocator {
             })
             .collect()
     }
-}
-
-/// Why a Service may no longer hold IPs of a pool with this serviceAllocation, if it may not:
-/// its namespace is not listed, or its labels match none of the serviceSelectors. As MetalLB
-/// judges a held IP, namespaceSelectors are not consulted again: they rank and pick pools for
-/// new IPs only.
-fn still_eligible(eligibility: &Eligibility, demand: &Demand) -> Option<String> {
-    if !eligibility.namespaces.is_empty() && !eligibility.namespaces.contains(&demand.namespace) {
-        return Some(format!(
-            "no longer lists namespace {:?} in serviceAllocation.namespaces",
-            demand.namespace
-        ));
-    }
-    let selected = eligibility.service_selectors.is_empty()
-        || eligibility
-            .service_selectors
-            .iter()
-            .any(|s| s.matches(&demand.service_labels));
-    (!selected).then(|| {
-        "serves Services selected by serviceAllocation.serviceSelectors, which no longer select it"
-            .to_owned()
-    })
 }
 
 /// How many IPv4 addresses (as integers) between `first` and `last` end in .0 or .255.

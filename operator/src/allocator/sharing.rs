@@ -19,46 +19,76 @@ pub struct Sharing {
     pub local_selector: Option<BTreeMap<String, String>>,
 }
 
+/// Why an IP held by Service `them` cannot be shared with another Service (`me`), worded to
+/// follow "IP ... is not available: " or "... cannot stay: ".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("it is in use by {them} with allow-shared-ip key {theirs:?}, not {ours:?}")]
+    OtherKey {
+        them: String,
+        theirs: String,
+        ours: String,
+    },
+    #[error(
+        "it is in use by {them}; Services share an IP only when both set the same allow-shared-ip key"
+    )]
+    NoKey { them: String },
+    #[error("it is in use by {them}, which does not set allow-shared-ip")]
+    TheyHaveNoKey { them: String },
+    #[error(
+        "it is in use by {them}; both use externalTrafficPolicy Local but select different pods"
+    )]
+    OtherPods { them: String },
+    #[error("it is in use by {them} with a different externalTrafficPolicy")]
+    OtherTrafficPolicy { them: String },
+    #[error("it is in use by {them}, which also uses port {port}/{protocol}")]
+    SamePort {
+        them: String,
+        protocol: String,
+        port: i32,
+    },
+    #[error(
+        "it is in use by {them}, and IPAddressPool {pool:?} has {}: {}, so only Services of namespace {:?} may share it, not {me}",
+        sharing_scope::ANNOTATION,
+        .scope.as_str(),
+        namespace_of(.them)
+    )]
+    OtherNamespace {
+        them: String,
+        me: String,
+        pool: String,
+        scope: SharingScope,
+    },
+}
+
 impl Sharing {
-    /// Whether `self` (of Service `me`) may share an IP with `other` (of Service `them`), or
-    /// why not.
-    pub fn check(&self, other: &Sharing, them: &str) -> Result<(), String> {
+    /// Whether `self` may share an IP with `other` (of Service `them`), or why not.
+    pub fn check(&self, other: &Sharing, them: &str) -> Result<(), Conflict> {
+        let them = them.to_owned();
         match (&self.key, &other.key) {
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
-                return Err(format!(
-                    "it is in use by {them} with allow-shared-ip key {b:?}, not {a:?}"
-                ));
+                return Err(Conflict::OtherKey {
+                    them,
+                    theirs: b.clone(),
+                    ours: a.clone(),
+                });
             }
-            (None, _) => {
-                return Err(format!(
-                    "it is in use by {them}; Services share an IP only when both set the same allow-shared-ip key"
-                ));
-            }
-            (Some(_), None) => {
-                return Err(format!(
-                    "it is in use by {them}, which does not set allow-shared-ip"
-                ));
-            }
+            (None, _) => return Err(Conflict::NoKey { them }),
+            (Some(_), None) => return Err(Conflict::TheyHaveNoKey { them }),
         }
         match (&self.local_selector, &other.local_selector) {
             (None, None) => {}
             (Some(a), Some(b)) if a == b => {}
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "it is in use by {them}; both use externalTrafficPolicy Local but select different pods"
-                ));
-            }
-            _ => {
-                return Err(format!(
-                    "it is in use by {them} with a different externalTrafficPolicy"
-                ));
-            }
+            (Some(_), Some(_)) => return Err(Conflict::OtherPods { them }),
+            _ => return Err(Conflict::OtherTrafficPolicy { them }),
         }
         if let Some((protocol, port)) = self.ports.intersection(&other.ports).next() {
-            return Err(format!(
-                "it is in use by {them}, which also uses port {port}/{protocol}"
-            ));
+            return Err(Conflict::SamePort {
+                them,
+                protocol: protocol.clone(),
+                port: *port,
+            });
         }
         Ok(())
     }
@@ -66,16 +96,16 @@ impl Sharing {
 
 /// Whether Service `me` may share an IP of `pool`, whose scope is `scope`, with Service
 /// `them` (both `namespace/name`) as far as their namespaces go, or why not, naming both.
-pub fn within_scope(scope: SharingScope, pool: &str, me: &str, them: &str) -> Result<(), String> {
+pub fn within_scope(scope: SharingScope, pool: &str, me: &str, them: &str) -> Result<(), Conflict> {
     if scope.admits(namespace_of(me), namespace_of(them)) {
         return Ok(());
     }
-    Err(format!(
-        "it is in use by {them}, and IPAddressPool {pool:?} has {}: {}, so only Services of namespace {:?} may share it, not {me}",
-        sharing_scope::ANNOTATION,
-        scope.as_str(),
-        namespace_of(them)
-    ))
+    Err(Conflict::OtherNamespace {
+        them: them.to_owned(),
+        me: me.to_owned(),
+        pool: pool.to_owned(),
+        scope,
+    })
 }
 
 /// The namespace of a `namespace/name` key.
@@ -122,7 +152,7 @@ mod tests {
         let a = sharing(Some("k"), &[("TCP", 80)], None);
         let b = sharing(Some("k"), &[("TCP", 80)], None);
         assert_eq!(
-            a.check(&b, "default/b").unwrap_err(),
+            a.check(&b, "default/b").unwrap_err().to_string(),
             "it is in use by default/b, which also uses port 80/TCP"
         );
     }
@@ -134,17 +164,20 @@ mod tests {
         assert!(
             a.check(&b, "default/b")
                 .unwrap_err()
+                .to_string()
                 .contains(r#"key "other", not "k""#)
         );
         let none = sharing(None, &[("TCP", 81)], None);
         assert!(
             none.check(&a, "default/a")
                 .unwrap_err()
+                .to_string()
                 .contains("only when both set")
         );
         assert!(
             a.check(&none, "default/n")
                 .unwrap_err()
+                .to_string()
                 .contains("does not set allow-shared-ip")
         );
     }
@@ -159,11 +192,13 @@ mod tests {
         assert!(
             a.check(&other, "default/o")
                 .unwrap_err()
+                .to_string()
                 .contains("select different pods")
         );
         assert!(
             a.check(&cluster, "default/c")
                 .unwrap_err()
+                .to_string()
                 .contains("different externalTrafficPolicy")
         );
     }
@@ -175,7 +210,9 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            within_scope(SharingScope::Namespace, "p", "team-b/web", "team-a/web").unwrap_err(),
+            within_scope(SharingScope::Namespace, "p", "team-b/web", "team-a/web")
+                .unwrap_err()
+                .to_string(),
             r#"it is in use by team-a/web, and IPAddressPool "p" has ferrolb.io/sharing-scope: namespace, so only Services of namespace "team-a" may share it, not team-b/web"#
         );
         assert_eq!(
