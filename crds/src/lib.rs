@@ -6,6 +6,8 @@
 //! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
 //! a Service asks for; [`service_class`] decides which Services ferrolb serves;
 //! [`sharing_scope`] whether Services of different namespaces may share a pool's IP;
+//! [`pool_overlap`] which pool ranges share addresses, for the operator's report and the
+//! webhook's denials;
 //! [`rules`] holds the rules that need only the object, worded once for the webhook and the
 //! CRDs' CEL rules.
 //! Nothing here does I/O.
@@ -23,6 +25,7 @@ pub mod duration;
 pub mod ipaddresspool;
 pub mod l2advertisement;
 pub mod manifest;
+pub mod pool_overlap;
 pub mod resource;
 pub mod rules;
 pub mod selector;

@@ -4,10 +4,11 @@
 //! to the generated CRD schema as CEL (`x-kubernetes-validations`, see [`cel`]), so the API
 //! server refuses a malformed object with the webhook's words even while the webhook is down.
 //!
-//! Rules that need other objects (overlapping pools, references to pools, peers, aliases and
-//! BFD profiles, aggregation lengths against the selected pools, localPref conflicts, peers
-//! sharing a session), entries listed twice and the syntax of label keys and values stay with
-//! the webhook only.
+//! Rules that need other objects (references to pools, peers, aliases and BFD profiles,
+//! aggregation lengths against the selected pools, localPref conflicts, peers sharing a
+//! session), entries listed twice and the syntax of label keys and values stay with the
+//! webhook only; overlapping pools, which the operator reports too, are found by
+//! [`crate::pool_overlap`].
 
 pub mod advertisement;
 pub mod bfd;

@@ -3,12 +3,12 @@
 //! an `IPAddressPool` object. A pool that does not parse is refused whole with a message naming
 //! it and the bad value; an unknown sharing scope restricts ([`SharingScope::FOR_UNKNOWN`]).
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::{AddressRange, Family, is_buggy_ip};
+use ferrolb_crds::pool_overlap;
 use ferrolb_crds::sharing_scope::SharingScope;
 use kube::core::{Selector, SelectorExt};
 
@@ -164,51 +164,33 @@ impl Pool {
 }
 
 /// How many overlapping pairs [`overlaps`] names; the rest are counted.
-pub const OVERLAPS_LISTED: usize = 20;
+pub const OVERLAPS_LISTED: usize = pool_overlap::LISTED;
 
 /// Overlaps between pools that slipped past admission: reported, and the allocator never
 /// hands out one address twice regardless, since it tracks addresses, not pools.
 ///
-/// Every overlapping pair of address ranges counts (within a pool or between pools), so a
-/// range covering two disjoint ones is reported twice. The first [`OVERLAPS_LISTED`] pairs in
-/// address order are named, one message each, and one more message counts the rest. A sweep
-/// in address order keeps the ranges still open in a heap by last address: each range
-/// overlaps exactly the open ones, so counting costs O(n log n) whatever the number of pairs.
+/// Every overlapping pair of address ranges counts (within a pool or between pools), as
+/// [`pool_overlap::overlapping_pairs`] finds them, so a range covering two disjoint ones is
+/// reported twice. The first [`OVERLAPS_LISTED`] pairs in address order are named, one
+/// message each, and one more message counts the rest.
 pub fn overlaps(pools: &[Pool]) -> Vec<String> {
-    let mut ranges: Vec<(&AddressRange, &str)> = pools
+    let ranges = pools
         .iter()
-        .flat_map(|p| p.ranges.iter().map(move |r| (r, p.name.as_str())))
+        .flat_map(|p| p.ranges.iter().map(move |r| (*r, p.name.as_str())));
+    let found = pool_overlap::overlapping_pairs(ranges, OVERLAPS_LISTED);
+    let mut messages: Vec<String> = found
+        .listed
+        .iter()
+        .map(|((range, pool), (other, other_pool))| {
+            format!(
+                "IPAddressPool {pool:?} address {range} overlaps with IPAddressPool {other_pool:?} address {other}"
+            )
+        })
         .collect();
-    ranges.sort();
-    let mut messages = Vec::new();
-    let mut pairs = 0usize;
-    // Open ranges as (last address, index into `ranges`), smallest last address on top.
-    let mut open: BinaryHeap<Reverse<(u128, usize)>> = BinaryHeap::new();
-    for (i, (range, pool)) in ranges.iter().enumerate() {
-        let (first, last) = range.bounds();
-        if i > 0 && ranges[i - 1].0.family() != range.family() {
-            open.clear();
-        }
-        while open.peek().is_some_and(|Reverse((end, _))| *end < first) {
-            open.pop();
-        }
-        pairs += open.len();
-        if messages.len() < OVERLAPS_LISTED && !open.is_empty() {
-            let mut earlier: Vec<usize> = open.iter().map(|Reverse((_, j))| *j).collect();
-            earlier.sort_unstable();
-            for j in earlier.into_iter().take(OVERLAPS_LISTED - messages.len()) {
-                let (other, other_pool) = ranges[j];
-                messages.push(format!(
-                    "IPAddressPool {pool:?} address {range} overlaps with IPAddressPool {other_pool:?} address {other}"
-                ));
-            }
-        }
-        open.push(Reverse((last, i)));
-    }
-    if pairs > messages.len() {
+    if found.unlisted > 0 {
         messages.push(format!(
             "IPAddressPool overlaps: {} more overlapping pairs of addresses are not listed",
-            pairs - messages.len()
+            found.unlisted
         ));
     }
     messages

@@ -8,11 +8,13 @@
 
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::AddressRange;
+use ferrolb_crds::pool_overlap::{self, Overlaps};
 use ferrolb_crds::rules::pool::NO_ADDRESSES;
 use ferrolb_crds::sharing_scope::SharingScope;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::cluster::Cluster;
+use crate::pool_index::PoolIndex;
 
 /// Validates a pool being created or updated.
 pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {
@@ -42,17 +44,9 @@ pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {
             ),
         }
     }
-    overlaps_within(&mut verdict, &object, &mut entries);
-    for (range, text) in &entries {
-        for other in cluster.pools.overlapping(range) {
-            if other.pool != name {
-                verdict.deny(format!(
-                    "CIDR {text:?} in {object} overlaps with already defined CIDR {:?} in IPAddressPool {:?}",
-                    other.text, other.pool
-                ));
-            }
-        }
-    }
+    entries.sort_by_key(|(range, _)| *range);
+    overlaps_within(&mut verdict, &object, &entries);
+    overlaps_with_others(&mut verdict, &object, name, &entries, &cluster.pools);
 
     if let Some(allocation) = &pool.spec.service_allocation {
         let namespaces: Vec<String> = allocation
@@ -97,25 +91,60 @@ pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {
     verdict
 }
 
-/// Denies entries of one pool that share addresses, naming both. Sorting first keeps this
-/// linear after the sort: an entry can only overlap the furthest-reaching entry before it.
-fn overlaps_within(verdict: &mut Verdict, object: &str, entries: &mut [(AddressRange, &str)]) {
-    entries.sort_by_key(|(range, _)| (range.family(), range.bounds()));
-    let mut furthest: Option<(AddressRange, &str)> = None;
-    for &(range, text) in entries.iter() {
-        if let Some((reach, reach_text)) = furthest
-            && reach.overlaps(&range)
-        {
-            verdict.deny(format!(
-                "CIDR {text:?} in {object} overlaps with already defined CIDR {reach_text:?} in the same pool"
-            ));
+/// Denies entries of one pool that share addresses, naming both, each pair once, the first
+/// [`pool_overlap::LISTED`] pairs by name and the rest counted. `entries` are in address order.
+fn overlaps_within(verdict: &mut Verdict, object: &str, entries: &[(AddressRange, &str)]) {
+    // Tagged with their position, so equal ranges keep the order of `entries`.
+    let tagged = entries
+        .iter()
+        .enumerate()
+        .map(|(i, &(range, text))| (range, (i, text)));
+    let found = pool_overlap::overlapping_pairs(tagged, pool_overlap::LISTED);
+    for ((_, (_, text)), (_, (_, earlier))) in &found.listed {
+        verdict.deny(format!(
+            "CIDR {text:?} in {object} overlaps with already defined CIDR {earlier:?} in the same pool"
+        ));
+    }
+    if found.unlisted > 0 {
+        verdict.deny(format!(
+            "{object}: {} more overlapping pairs of CIDRs in the same pool are not listed",
+            found.unlisted
+        ));
+    }
+}
+
+/// Denies entries that share addresses with an entry of another stored pool, found through
+/// the index, naming both; bounded as [`overlaps_within`]. `entries` are in address order.
+fn overlaps_with_others(
+    verdict: &mut Verdict,
+    object: &str,
+    name: &str,
+    entries: &[(AddressRange, &str)],
+    pools: &PoolIndex,
+) {
+    let mut found = Overlaps::default();
+    for &(range, text) in entries {
+        for other in pools.overlapping(&range) {
+            if other.pool != name {
+                let theirs = (other.pool.as_str(), other.text.as_str());
+                found.record(
+                    pool_overlap::LISTED,
+                    (range, (name, text)),
+                    (other.range, theirs),
+                );
+            }
         }
-        let extends = furthest.is_none_or(|(reach, _)| {
-            reach.family() != range.family() || range.bounds().1 > reach.bounds().1
-        });
-        if extends {
-            furthest = Some((range, text));
-        }
+    }
+    for ((_, (_, text)), (_, (pool, other))) in &found.listed {
+        verdict.deny(format!(
+            "CIDR {text:?} in {object} overlaps with already defined CIDR {other:?} in IPAddressPool {pool:?}"
+        ));
+    }
+    if found.unlisted > 0 {
+        verdict.deny(format!(
+            "{object}: {} more overlaps with already defined CIDRs of other pools are not listed",
+            found.unlisted
+        ));
     }
 }
 
@@ -187,6 +216,51 @@ mod tests {
             [
                 r#"CIDR "10.0.0.10-10.0.0.20" in IPAddressPool "prod" overlaps with already defined CIDR "10.0.0.0/24" in the same pool"#
             ]
+        );
+    }
+
+    #[test]
+    fn an_entry_inside_two_overlapping_entries_is_denied_with_each() {
+        let verdict = validate(
+            &pool(
+                "prod",
+                &["10.0.0.0-10.0.0.10", "10.0.0.2-10.0.0.20", "10.0.0.8/31"],
+            ),
+            &cluster(&[]),
+        );
+        assert_eq!(
+            verdict.denials,
+            [
+                r#"CIDR "10.0.0.2-10.0.0.20" in IPAddressPool "prod" overlaps with already defined CIDR "10.0.0.0-10.0.0.10" in the same pool"#,
+                r#"CIDR "10.0.0.8/31" in IPAddressPool "prod" overlaps with already defined CIDR "10.0.0.0-10.0.0.10" in the same pool"#,
+                r#"CIDR "10.0.0.8/31" in IPAddressPool "prod" overlaps with already defined CIDR "10.0.0.2-10.0.0.20" in the same pool"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn overlaps_with_many_pools_name_the_first_and_count_the_rest() {
+        let names: Vec<String> = (0..30).map(|i| format!("p{i}")).collect();
+        let entries: Vec<String> = (0..30).map(|i| format!("10.0.0.{i}/32")).collect();
+        let existing: Vec<(&str, [&str; 1])> = names
+            .iter()
+            .zip(&entries)
+            .map(|(n, e)| (n.as_str(), [e.as_str()]))
+            .collect();
+        let existing: Vec<(&str, &[&str])> =
+            existing.iter().map(|(n, e)| (*n, e.as_slice())).collect();
+        let verdict = validate(&pool("wide", &["10.0.0.0/24"]), &cluster(&existing));
+        assert_eq!(verdict.denials.len(), pool_overlap::LISTED + 1);
+        assert_eq!(
+            verdict.denials[0],
+            r#"CIDR "10.0.0.0/24" in IPAddressPool "wide" overlaps with already defined CIDR "10.0.0.0/32" in IPAddressPool "p0""#
+        );
+        assert_eq!(
+            verdict.denials[pool_overlap::LISTED],
+            format!(
+                r#"IPAddressPool "wide": {} more overlaps with already defined CIDRs of other pools are not listed"#,
+                30 - pool_overlap::LISTED
+            )
         );
     }
 
