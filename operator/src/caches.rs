@@ -60,17 +60,23 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
         .default_backoff()
         .modify(trim_for_cache)
         .reflect(services_writer);
-    tokio::spawn(forward(stream, tx, |event: &Event<Service>| match event {
-        Event::Apply(s) | Event::Delete(s) => Some(Trigger::Service(service_key(s))),
-        Event::InitDone => Some(Trigger::Everything),
-        Event::Init | Event::InitApply(_) => None,
-    }));
+    tokio::spawn(forward(
+        "Services",
+        stream,
+        tx,
+        |event: &Event<Service>| match event {
+            Event::Apply(s) | Event::Delete(s) => Some(Trigger::Service(service_key(s))),
+            Event::InitDone => Some(Trigger::Everything),
+            Event::Init | Event::InitApply(_) => None,
+        },
+    ));
 
     let tx = triggers.clone();
     let stream = watcher(Api::<IPAddressPool>::namespaced(client.clone(), namespace))
         .default_backoff()
         .reflect(pools_writer);
     tokio::spawn(forward(
+        "IPAddressPools",
         stream,
         tx,
         |event: &Event<IPAddressPool>| match event {
@@ -91,6 +97,7 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
         .default_backoff()
         .reflect(namespaces_writer);
     tokio::spawn(forward(
+        "Namespaces",
         stream,
         triggers,
         |event: &Event<Namespace>| match event {
@@ -127,7 +134,9 @@ where
     watcher::watcher(api, watcher::Config::default())
 }
 
+/// Forwards the triggers of the watch of `kind`.
 async fn forward<K, S>(
+    kind: &'static str,
     stream: S,
     tx: UnboundedSender<Trigger>,
     classify: impl Fn(&Event<K>) -> Option<Trigger>,
@@ -144,7 +153,7 @@ async fn forward<K, S>(
                     return;
                 }
             }
-            Err(e) => tracing::warn!("watch failed, retrying: {e}"),
+            Err(e) => tracing::warn!("the watch of {kind} failed, retrying: {e}"),
         }
     }
 }

@@ -6,8 +6,9 @@
 //! `metallb.io/ip-allocated-from-pool` annotation right (none when they already are), the
 //! events that tell people what happened (worded as MetalLB words them), the
 //! `metallb.io/IPAllocated` condition, and whether the Service now waits for an address. The
-//! reconciler only feeds it from the caches and applies the answer. [`configuration`] decides
-//! the pools the allocator gets and the errors the ConfigurationState reports.
+//! reconciler only feeds it from the caches and applies the answer. [`order`] decides which
+//! Service goes first, and [`configuration`] the pools the allocator gets and the errors the
+//! ConfigurationState reports.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
@@ -17,6 +18,7 @@ use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::annotations::{Annotation, Deprecation};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 
 use crate::allocator::{Allocator, Change, Converged, Failed, Pool, Refusal, pool};
@@ -269,6 +271,32 @@ fn merged_conditions(svc: &Service, ours: Option<Condition>) -> Vec<Condition> {
         .collect();
     all.extend(ours);
     all
+}
+
+/// The order in which to converge the Services `keys` (looked up with `service`): those
+/// holding IPs first (in `allocator`, or in their status), so nobody waiting can take an
+/// address someone already has; then by age, so earlier Services get the lower addresses.
+pub fn order(
+    allocator: &Allocator,
+    keys: impl IntoIterator<Item = String>,
+    service: impl Fn(&str) -> Option<Arc<Service>>,
+) -> Vec<String> {
+    let mut ordered: Vec<(bool, Option<Timestamp>, String)> = keys
+        .into_iter()
+        .map(|k| {
+            let svc = service(&k);
+            let holds = allocator.assignment(&k).is_some()
+                || svc
+                    .as_deref()
+                    .is_some_and(|s| !service::ingress_ips(s).is_empty());
+            let created = svc
+                .and_then(|s| s.metadata.creation_timestamp.clone())
+                .map(|t| t.0);
+            (!holds, created, k)
+        })
+        .collect();
+    ordered.sort();
+    ordered.into_iter().map(|(_, _, k)| k).collect()
 }
 
 /// The pools the allocator gets from these IPAddressPool objects, and every error of the

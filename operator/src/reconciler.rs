@@ -171,32 +171,16 @@ impl Reconciler {
     }
 
     async fn converge_all(&mut self, keys: BTreeSet<String>) {
-        // Holders first, so nobody waiting can take an address someone already has; then by
-        // age, so earlier Services get the lower addresses.
-        let mut ordered: Vec<(bool, Option<Timestamp>, String)> = keys
-            .into_iter()
-            .map(|k| {
-                let svc = self.service(&k);
-                let holds = self.allocator.assignment(&k).is_some()
-                    || svc
-                        .as_deref()
-                        .is_some_and(|s| !service::ingress_ips(s).is_empty());
-                let created = svc
-                    .and_then(|s| s.metadata.creation_timestamp.clone())
-                    .map(|t| t.0);
-                (!holds, created, k)
-            })
-            .collect();
-        ordered.sort();
+        let ordered = decision::order(&self.allocator, keys, |k| self.service(k));
         let mut freed = false;
-        for (_, _, key) in &ordered {
+        for key in &ordered {
             freed |= self.converge_one(key);
         }
         if freed {
             let waiting: Vec<String> = self
                 .waiting
                 .iter()
-                .filter(|k| !ordered.iter().any(|o| &o.2 == *k))
+                .filter(|k| !ordered.contains(k))
                 .cloned()
                 .collect();
             for key in waiting {

@@ -1,5 +1,4 @@
 use ferrolb_crds::ipaddresspool::IPAddressPoolSpec;
-use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::*;
@@ -324,5 +323,38 @@ fn the_configuration_lists_unreadable_pools_and_overlaps_sorted() {
             .iter()
             .any(|e| e.contains(r#""alpha""#) && e.contains(r#""zeta""#)),
         "{errors:?}"
+    );
+}
+
+#[test]
+fn services_holding_ips_go_first_then_the_oldest() {
+    let mut a = allocator(&[("prod", &["192.0.2.10-192.0.2.20"])]);
+    let created = |name: &str, second: i64| {
+        let mut svc = service(name, json!({}), json!({}));
+        svc.metadata.creation_timestamp = Some(Time(Timestamp::from_second(second).unwrap()));
+        Arc::new(svc)
+    };
+    let held_in_memory = created("memory", 300);
+    once(&mut a, &held_in_memory);
+    let held_in_status = Arc::new(written(
+        &created("status", 400),
+        &once(
+            &mut allocator(&[("prod", &["192.0.2.30/32"])]),
+            &created("status", 400),
+        ),
+    ));
+    let services = [
+        created("young", 200),
+        held_in_status,
+        created("old", 100),
+        held_in_memory,
+    ];
+    let keys = services.iter().map(|s| service::key(s));
+    let ordered = order(&a, keys, |k| {
+        services.iter().find(|s| service::key(s) == k).cloned()
+    });
+    assert_eq!(
+        ordered,
+        ["shop/memory", "shop/status", "shop/old", "shop/young"]
     );
 }
