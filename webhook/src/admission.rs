@@ -12,8 +12,8 @@ use ferrolb_crds::sharing_scope;
 use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use k8s_openapi::api::core::v1::Service;
 
-use crate::cluster::Cluster;
 use crate::conversion;
+use crate::snapshot::Cluster;
 use crate::validate::{self, Verdict};
 
 /// The kinds the webhook validates, one endpoint each.

@@ -2,10 +2,11 @@
 //! `kubectl apply`, with a message that names the object and the value at fault.
 //!
 //! Requests flow from the HTTPS server ([`server`]) to [`admission`], which decodes the
-//! AdmissionReview and hands the object and the current [`cluster::Cluster`] snapshot to the
-//! pure rules in [`validate`]. The snapshot is kept by [`stores`] from watches of the
-//! namespace; its pools are indexed by address in [`pool_index`] so overlap checks cost a
-//! binary search, and the IPs Services share in [`service_index`]. [`conversion`] converts BGPPeer between its versions. Certificates are
+//! AdmissionReview and hands the object and the current [`snapshot::Cluster`] (what the
+//! validators know of the cluster) to the pure rules in [`validate`]. The snapshot is kept by
+//! [`stores`] from watches of the namespace; its pools are indexed by address in
+//! [`pool_index`] so overlap checks cost a binary search, and the IPs Services share in
+//! [`service_index`]. [`conversion`] converts BGPPeer between its versions. Certificates are
 //! generated and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and
 //! registered with the API server by [`registration`]. [`cli`] holds the flags.
 
@@ -13,15 +14,18 @@ pub mod admission;
 pub mod cert_manager;
 pub mod certs;
 pub mod cli;
-pub mod cluster;
 pub mod conversion;
 pub mod pool_index;
 pub mod registration;
 pub mod server;
 pub mod service_index;
+pub mod snapshot;
 pub mod stores;
 pub mod tls;
 pub mod validate;
+
+/// The former name of [`snapshot`], kept for the suites that still import it from there.
+pub use snapshot as cluster;
 
 /// Errors of the webhook.
 #[derive(Debug, thiserror::Error)]

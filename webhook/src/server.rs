@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admission::{self, Kind};
-use crate::cluster::Cluster;
 use crate::conversion;
+use crate::snapshot::Cluster;
 use crate::tls::ServingCertificate;
 
 /// How long a request waits for the first read of the existing objects before the webhook

@@ -20,9 +20,9 @@ use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use k8s_openapi::api::core::v1::Service;
 
-use crate::cluster::{ByName, Cluster};
 use crate::pool_index::PoolIndex;
 use crate::service_index::{self, Holding, ServiceIndex};
+use crate::snapshot::{ByName, Cluster};
 
 /// The published snapshot and whether every kind has been listed once.
 pub struct Snapshots {

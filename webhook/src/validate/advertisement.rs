@@ -19,7 +19,7 @@ use ferrolb_crds::{BGPAdvertisement, IPAddressPool, L2Advertisement};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// What both kinds of advertisement select.
 struct Targets<'a> {

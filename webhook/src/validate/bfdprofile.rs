@@ -6,7 +6,7 @@ use ferrolb_crds::BFDProfile;
 use ferrolb_crds::rules::bfd::{OUT_OF_RANGE, RANGES};
 
 use super::{Verdict, describe, require_namespace};
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// Validates a BFDProfile being created or updated.
 pub fn validate(profile: &BFDProfile, cluster: &Cluster) -> Verdict {

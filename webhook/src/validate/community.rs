@@ -10,7 +10,7 @@ use ferrolb_crds::rules::community::{
 };
 
 use super::{Verdict, describe, require_namespace};
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// Validates a Community being created or updated.
 pub fn validate(community: &Community, cluster: &Cluster) -> Verdict {

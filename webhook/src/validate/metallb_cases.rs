@@ -17,7 +17,7 @@ use serde_yaml::Value;
 
 use super::Verdict;
 use super::fixtures::NS;
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// What a validator decides about the object under review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

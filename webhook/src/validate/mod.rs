@@ -16,7 +16,7 @@ use std::fmt::Display;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// The outcome of validating one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use ferrolb_crds::rules::peer::{
 use ferrolb_crds::selector::can_select_together;
 
 use super::{Verdict, describe, require_namespace, valid_selectors};
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// Validates a BGPPeer (v1beta2, or v1beta1 converted) being created or updated.
 pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {

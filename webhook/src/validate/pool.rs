@@ -13,8 +13,8 @@ use ferrolb_crds::rules::pool::NO_ADDRESSES;
 use ferrolb_crds::sharing_scope::SharingScope;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
-use crate::cluster::Cluster;
 use crate::pool_index::PoolIndex;
+use crate::snapshot::Cluster;
 
 /// Validates a pool being created or updated.
 pub fn validate(pool: &IPAddressPool, cluster: &Cluster) -> Verdict {

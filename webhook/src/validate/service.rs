@@ -17,7 +17,7 @@ use ferrolb_crds::service_class;
 use ferrolb_crds::sharing_scope::{self, SharingScope};
 
 use super::Verdict;
-use crate::cluster::Cluster;
+use crate::snapshot::Cluster;
 
 /// Validates a Service being created, or updated from `old`. An update that leaves what the
 /// Service asks for unchanged is not checked: a pool deleted since must not block unrelated

@@ -1,8 +1,9 @@
 //! What the validators know of the cluster: the metallb.io objects already in ferrolb's
 //! namespace, the IPs Services hold with a sharing key, one immutable snapshot per moment, and
-//! which Services are ferrolb's to judge (its `--lb-class`). The watch code ([`crate::stores`]) builds a new snapshot whenever a kind
-//! changes and swaps it in; each admission request reads the snapshot current when it arrives,
-//! so validation never waits on the API server.
+//! which Services are ferrolb's to judge (its `--lb-class`). The watch code
+//! ([`crate::stores`]) builds a new snapshot whenever a kind changes and swaps it in; each
+//! admission request reads the snapshot current when it arrives, so validation never waits on
+//! the API server.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
