@@ -25,18 +25,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrolb_crds::ServiceBGPStatus;
-use ferrolb_tests::bgp::{BgpOptions, BgpWorld};
-use ferrolb_tests::bgp_router::Family;
-use ferrolb_tests::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE, slices};
-use ferrolb_tests::netlab::Host;
-use ferrolb_tests::process::binary;
+use ferrolb_tests::infra::netlab::Host;
+use ferrolb_tests::infra::process::binary;
+use ferrolb_tests::objects::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE, slices};
+use ferrolb_tests::routers::Family;
+use ferrolb_tests::wait::PATIENCE;
+use ferrolb_tests::worlds::bgp::{BgpOptions, BgpWorld};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-const PATIENCE: Duration = Duration::from_secs(60);
 /// The pause between two queries for one prefix while waiting for a change.
 const POLL: Duration = Duration::from_millis(2);
 /// The pause between two counts of a whole table, which cost BIRD more.
@@ -326,7 +326,7 @@ async fn peered_world(options: BgpOptions) -> BgpWorld {
     let world = BgpWorld::start(options).await;
     world.advertisement("all", json!({})).await;
     world.peer_with_router().await;
-    world.wait_sessions(PATIENCE).await;
+    world.wait_sessions().await;
     world
 }
 
@@ -422,7 +422,7 @@ async fn convergence_after_a_speaker_stops() {
     let ip = "198.51.100.40";
     let prefix = format!("{ip}/32");
     world.service_everywhere("web", &[ip]).await;
-    world.router.wait_paths(&prefix, 3, PATIENCE).await;
+    world.router.wait_paths(&prefix, 3).await;
     println!(
         "setup: 3 nodes, iBGP to BIRD, one Service advertised by all; {TRIALS} trials per \
          signal, rotating over the nodes; signal sent -> the router holds 2 paths; poll every \
@@ -434,7 +434,7 @@ async fn convergence_after_a_speaker_stops() {
         for trial in 0..TRIALS {
             let index = trial % nodes.len();
             let node = &nodes[index];
-            world.router.wait_paths(&prefix, 3, PATIENCE).await;
+            world.router.wait_paths(&prefix, 3).await;
             // Let the session run a little, so the trials do not start in step with it.
             tokio::time::sleep(Duration::from_millis(500 + 137 * trial as u64)).await;
             let pid = world.world.speakers[node].pid().expect("the speaker runs");

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::process::{Daemon, binary};
+use ferrolb_tests::infra::process::{Daemon, binary};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -80,7 +80,7 @@ async fn main() {
     let mut operator = Daemon::spawn(
         "operator",
         &binary("ferrolb-operator", "ferrolb-operator"),
-        &["--metrics-addr", "127.0.0.1:0"],
+        &["--metrics-address", "127.0.0.1:0"],
         &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "warn")],
     )
     .unwrap();

@@ -9,17 +9,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferrolb_crds::IPAddressPool;
-use ferrolb_tests::bgp::{BgpOptions, BgpWorld};
-use ferrolb_tests::bgp_router::Origin;
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::routers::Origin;
+use ferrolb_tests::wait::eventually;
+use ferrolb_tests::worlds::bgp::{BgpOptions, BgpWorld};
 use k8s_openapi::api::core::v1::{Node, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
-const PATIENCE: Duration = Duration::from_secs(30);
-
-fn next_hops(paths: &[ferrolb_tests::bgp_router::RouteEntry]) -> BTreeSet<IpAddr> {
+fn next_hops(paths: &[ferrolb_tests::routers::RouteEntry]) -> BTreeSet<IpAddr> {
     paths.iter().map(|p| p.next_hop).collect()
 }
 
@@ -41,12 +39,9 @@ async fn every_node_advertises_the_service_ip_and_the_router_spreads_it_over_all
     world.peer_with_router().await;
     let nodes = world.node_names();
     world.service_everywhere("web", &["198.51.100.10"]).await;
-    world.wait_sessions(PATIENCE).await;
+    world.wait_sessions().await;
 
-    let paths = world
-        .router
-        .wait_paths("198.51.100.10/32", 3, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.10/32", 3).await;
     let expected: BTreeSet<IpAddr> = world.node_ipv4s().into_iter().collect();
     assert_eq!(next_hops(&paths), expected);
     for path in &paths {
@@ -59,7 +54,7 @@ async fn every_node_advertises_the_service_ip_and_the_router_spreads_it_over_all
     }
     let kernel: BTreeSet<IpAddr> = world
         .router
-        .eventually(PATIENCE, "a multipath kernel route", |r| {
+        .eventually("a multipath kernel route", |r| {
             let hops = r.kernel_nexthops("198.51.100.10/32");
             (hops.len() == 3).then_some(hops)
         })
@@ -68,12 +63,11 @@ async fn every_node_advertises_the_service_ip_and_the_router_spreads_it_over_all
         .collect();
     assert_eq!(kernel, expected, "ECMP over the three nodes");
 
-    let statuses =
-        ferrolb_tests::process::eventually(PATIENCE, "three ServiceBGPStatus objects", || async {
-            let statuses = world.statuses("web").await;
-            (statuses.len() == 3).then_some(statuses)
-        })
-        .await;
+    let statuses = ferrolb_tests::wait::eventually("three ServiceBGPStatus objects", || async {
+        let statuses = world.statuses("web").await;
+        (statuses.len() == 3).then_some(statuses)
+    })
+    .await;
     let mut sorted = nodes.clone();
     sorted.sort();
     for ((node, peers), expected_node) in statuses.iter().zip(&sorted) {
@@ -109,37 +103,23 @@ async fn deleting_the_service_or_its_pool_withdraws_the_route() {
     world.peer_with_router().await;
     world.service_everywhere("first", &["198.51.100.21"]).await;
     world.service_everywhere("second", &["198.51.100.22"]).await;
-    world
-        .router
-        .wait_paths("198.51.100.21/32", 2, PATIENCE)
-        .await;
-    world
-        .router
-        .wait_paths("198.51.100.22/32", 2, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.21/32", 2).await;
+    world.router.wait_paths("198.51.100.22/32", 2).await;
 
     world.delete_service("first").await;
-    world
-        .router
-        .wait_paths("198.51.100.21/32", 0, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.21/32", 0).await;
     assert_eq!(
         world.router.routes("198.51.100.22/32").len(),
         2,
         "the other stays"
     );
-    ferrolb_tests::process::eventually(
-        PATIENCE,
-        "no status left for the deleted Service",
-        || async { world.statuses("first").await.is_empty().then_some(()) },
-    )
+    ferrolb_tests::wait::eventually("no status left for the deleted Service", || async {
+        world.statuses("first").await.is_empty().then_some(())
+    })
     .await;
 
     world.delete::<IPAddressPool>("lab").await;
-    world
-        .router
-        .wait_paths("198.51.100.22/32", 0, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.22/32", 0).await;
 }
 
 #[tokio::test]
@@ -154,27 +134,18 @@ async fn local_traffic_is_advertised_only_from_nodes_with_a_ready_endpoint() {
     world
         .service("cluster", &["198.51.100.31"], &[&nodes[1]], false)
         .await;
-    world
-        .router
-        .wait_paths("198.51.100.31/32", 3, PATIENCE)
-        .await;
-    let paths = world
-        .router
-        .wait_paths("198.51.100.30/32", 1, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.31/32", 3).await;
+    let paths = world.router.wait_paths("198.51.100.30/32", 1).await;
     assert_eq!(
         paths[0].next_hop,
         IpAddr::from(world.world.lab.nodes[1].ipv4)
     );
-    let statuses = ferrolb_tests::process::eventually(
-        PATIENCE,
-        "a ServiceBGPStatus for the local Service",
-        || async {
+    let statuses =
+        ferrolb_tests::wait::eventually("a ServiceBGPStatus for the local Service", || async {
             let statuses = world.statuses("local").await;
             (!statuses.is_empty()).then_some(statuses)
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(
         statuses,
         vec![(nodes[1].clone(), vec!["router".to_string()])]
@@ -192,10 +163,7 @@ async fn a_stopped_speaker_withdraws_at_once_and_a_frozen_one_is_dropped_after_t
     world.peer_with_router().await;
     let nodes = world.node_names();
     world.service_everywhere("web", &["198.51.100.40"]).await;
-    world
-        .router
-        .wait_paths("198.51.100.40/32", 3, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.40/32", 3).await;
     let mut world = world;
 
     let started = Instant::now();
@@ -205,10 +173,7 @@ async fn a_stopped_speaker_withdraws_at_once_and_a_frozen_one_is_dropped_after_t
         .get_mut(&nodes[0])
         .unwrap()
         .terminate(Duration::from_secs(10));
-    let paths = world
-        .router
-        .wait_paths("198.51.100.40/32", 2, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.40/32", 2).await;
     println!("SIGTERM: next hop gone after {:?}", started.elapsed());
     assert!(!next_hops(&paths).contains(&IpAddr::from(world.world.lab.nodes[0].ipv4)));
 
@@ -216,10 +181,7 @@ async fn a_stopped_speaker_withdraws_at_once_and_a_frozen_one_is_dropped_after_t
     let pid = world.world.speakers[&nodes[1]].pid().unwrap().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     let frozen = Instant::now();
-    let paths = world
-        .router
-        .wait_paths("198.51.100.40/32", 1, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.40/32", 1).await;
     let after = frozen.elapsed();
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     println!("SIGSTOP: next hop gone after {after:?} (hold time 3 s)");
@@ -233,10 +195,7 @@ async fn a_stopped_speaker_withdraws_at_once_and_a_frozen_one_is_dropped_after_t
     );
 
     // Back from the freeze, the speaker reconnects and advertises again.
-    world
-        .router
-        .wait_paths("198.51.100.40/32", 2, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.40/32", 2).await;
 }
 
 #[tokio::test]
@@ -271,10 +230,7 @@ async fn an_md5_session_comes_up_with_the_right_password_and_stays_down_with_a_w
     world.advertisement("all", json!({})).await;
     world.service_everywhere("web", &["198.51.100.50"]).await;
 
-    let paths = world
-        .router
-        .wait_paths("198.51.100.50/32", 1, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.50/32", 1).await;
     assert_eq!(
         paths[0].next_hop,
         IpAddr::from(world.world.lab.nodes[0].ipv4)
@@ -309,11 +265,8 @@ async fn an_md5_session_from_a_secret_stays_established_while_the_api_server_is_
     world.peer("router", spec).await;
     world.advertisement("all", json!({})).await;
     world.service_everywhere("web", &["198.51.100.60"]).await;
-    world.wait_sessions(PATIENCE).await;
-    world
-        .router
-        .wait_paths("198.51.100.60/32", 1, PATIENCE)
-        .await;
+    world.wait_sessions().await;
+    world.router.wait_paths("198.51.100.60/32", 1).await;
 
     // Longer than the password refresh and a re-plan, when a failed Secret read used to
     // close the session.
@@ -355,23 +308,19 @@ async fn a_secret_password_longer_than_the_kernel_takes_is_reported_on_the_peer_
     world.peer("router", spec).await;
 
     let events: Api<Event> = Api::namespaced(world.world.client.clone(), &world.world.namespace);
-    let note = eventually(
-        PATIENCE,
-        "an InvalidPassword event on BGPPeer router",
-        || async {
-            events
-                .list(&Default::default())
-                .await
-                .ok()?
-                .items
-                .into_iter()
-                .find(|e| {
-                    e.reason.as_deref() == Some("InvalidPassword")
-                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("router")
-                })?
-                .note
-        },
-    )
+    let note = eventually("an InvalidPassword event on BGPPeer router", || async {
+        events
+            .list(&Default::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(|e| {
+                e.reason.as_deref() == Some("InvalidPassword")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("router")
+            })?
+            .note
+    })
     .await;
     let secret = format!("\"{}/bgp-password\"", world.world.namespace);
     for part in [
@@ -402,7 +351,7 @@ async fn a_secret_password_longer_than_the_kernel_takes_is_reported_on_the_peer_
         )
         .await
         .unwrap();
-    world.wait_sessions(PATIENCE).await;
+    world.wait_sessions().await;
 }
 
 #[tokio::test]
@@ -417,10 +366,7 @@ async fn an_ipv6_service_ip_is_advertised_over_mp_bgp_with_the_nodes_ipv6_next_h
     world
         .service_everywhere("dual", &["198.51.100.60", "2001:db8:ffff::60"])
         .await;
-    let paths = world
-        .router
-        .wait_paths("2001:db8:ffff::60/128", 3, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("2001:db8:ffff::60/128", 3).await;
     let expected: BTreeSet<IpAddr> = world
         .world
         .lab
@@ -429,21 +375,17 @@ async fn an_ipv6_service_ip_is_advertised_over_mp_bgp_with_the_nodes_ipv6_next_h
         .map(|n| IpAddr::from(n.ipv6))
         .collect();
     assert_eq!(next_hops(&paths), expected);
-    let v4 = world
-        .router
-        .wait_paths("198.51.100.60/32", 3, PATIENCE)
-        .await;
+    let v4 = world.router.wait_paths("198.51.100.60/32", 3).await;
     assert_eq!(
         next_hops(&v4),
         world.node_ipv4s().into_iter().collect::<BTreeSet<_>>(),
         "the IPv4 address goes over the IPv4 sessions only"
     );
-    let statuses =
-        ferrolb_tests::process::eventually(PATIENCE, "three ServiceBGPStatus objects", || async {
-            let statuses = world.statuses("dual").await;
-            (statuses.len() == 3).then_some(statuses)
-        })
-        .await;
+    let statuses = ferrolb_tests::wait::eventually("three ServiceBGPStatus objects", || async {
+        let statuses = world.statuses("dual").await;
+        (statuses.len() == 3).then_some(statuses)
+    })
+    .await;
     assert!(
         statuses
             .iter()

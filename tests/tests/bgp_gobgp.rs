@@ -6,11 +6,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ferrolb_tests::bgp::{BgpOptions, BgpWorld, NODE_AS};
-use ferrolb_tests::bgp_router::{Origin, RouterKind};
+use ferrolb_tests::routers::{Origin, RouterKind};
+use ferrolb_tests::worlds::bgp::{BgpOptions, BgpWorld, NODE_AS};
 use serde_json::json;
-
-const PATIENCE: Duration = Duration::from_secs(30);
 
 async fn gobgp_world() -> BgpWorld {
     BgpWorld::start(BgpOptions {
@@ -32,12 +30,9 @@ async fn three_ebgp_speakers_give_gobgp_three_paths_with_the_nodes_as() {
         .await;
     world.peer_with_router().await;
     world.service_everywhere("web", &["198.51.100.70"]).await;
-    world.wait_sessions(PATIENCE).await;
+    world.wait_sessions().await;
 
-    let paths = world
-        .router
-        .wait_paths("198.51.100.70/32", 3, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.70/32", 3).await;
     let hops: BTreeSet<IpAddr> = paths.iter().map(|p| p.next_hop).collect();
     assert_eq!(hops, world.node_ipv4s().into_iter().collect());
     for path in &paths {
@@ -63,10 +58,7 @@ async fn a_dynamic_external_peer_comes_up_and_a_terminated_speaker_withdraws() {
     world.peer("router", spec).await;
     let nodes = world.node_names();
     world.service_everywhere("web", &["198.51.100.71"]).await;
-    world
-        .router
-        .wait_paths("198.51.100.71/32", 3, PATIENCE)
-        .await;
+    world.router.wait_paths("198.51.100.71/32", 3).await;
 
     world
         .world
@@ -74,10 +66,7 @@ async fn a_dynamic_external_peer_comes_up_and_a_terminated_speaker_withdraws() {
         .get_mut(&nodes[2])
         .unwrap()
         .terminate(Duration::from_secs(10));
-    let paths = world
-        .router
-        .wait_paths("198.51.100.71/32", 2, PATIENCE)
-        .await;
+    let paths = world.router.wait_paths("198.51.100.71/32", 2).await;
     assert!(
         paths
             .iter()

@@ -5,15 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::time::Duration;
 
-use ferrolb_tests::bgp_node_standin::{Announcement, StandinOptions, StandinSpeaker};
-use ferrolb_tests::bgp_router::{Neighbor, Origin, Router, RouterKind, RouterOptions};
-use ferrolb_tests::netlab::{Host, Lab};
+use ferrolb_tests::infra::netlab::{Host, Lab};
+use ferrolb_tests::routers::standin_speaker::{Announcement, StandinOptions, StandinSpeaker};
+use ferrolb_tests::routers::{Neighbor, Origin, Router, RouterKind, RouterOptions};
 
-/// How long a session or a route may take: gobgpd's first connection attempt alone comes 5 to
-/// 10 s after it starts.
-const PATIENCE: Duration = Duration::from_secs(30);
 const ASN: u32 = 64512;
 const SERVICE_V4: &str = "203.0.113.10/32";
 const SERVICE_V6: &str = "2001:db8:ffff::10/128";
@@ -68,9 +64,9 @@ async fn bird_merges_one_prefix_from_two_nodes_into_one_ecmp_kernel_route() {
         speaker.announce(&tagged_service());
     }
     let nodes: Vec<IpAddr> = ipv4s(&lab.nodes).into_iter().collect();
-    router.wait_established(&nodes, PATIENCE).await;
+    router.wait_established(&nodes).await;
 
-    let paths = router.wait_paths(SERVICE_V4, 2, PATIENCE).await;
+    let paths = router.wait_paths(SERVICE_V4, 2).await;
     let next_hops: BTreeSet<IpAddr> = paths.iter().map(|p| p.next_hop).collect();
     let senders: BTreeSet<IpAddr> = paths.iter().map(|p| p.from).collect();
     assert_eq!(next_hops, ipv4s(&lab.nodes));
@@ -84,7 +80,7 @@ async fn bird_merges_one_prefix_from_two_nodes_into_one_ecmp_kernel_route() {
         assert!(path.as_path.is_empty(), "iBGP adds no AS: {path:?}");
     }
     let kernel = router
-        .eventually(PATIENCE, "an ECMP kernel route over both nodes", |r| {
+        .eventually("an ECMP kernel route over both nodes", |r| {
             let hops: BTreeSet<IpAddr> = r.kernel_nexthops(SERVICE_V4).into_iter().collect();
             (hops.len() == 2).then_some(hops)
         })
@@ -93,10 +89,10 @@ async fn bird_merges_one_prefix_from_two_nodes_into_one_ecmp_kernel_route() {
 
     // A withdrawal leaves one path and a single next hop.
     speakers[0].withdraw(SERVICE_V4);
-    let remaining = router.wait_paths(SERVICE_V4, 1, PATIENCE).await;
+    let remaining = router.wait_paths(SERVICE_V4, 1).await;
     assert_eq!(remaining[0].from, IpAddr::from(lab.nodes[1].ipv4));
     let kernel = router
-        .eventually(PATIENCE, "a kernel route over the remaining node", |r| {
+        .eventually("a kernel route over the remaining node", |r| {
             Some(r.kernel_nexthops(SERVICE_V4)).filter(|h| h.len() == 1)
         })
         .await;
@@ -115,13 +111,13 @@ async fn bird_accepts_an_ipv6_prefix_over_ipv4_sessions_with_each_node_as_next_h
         speaker.announce(&Announcement::new(SERVICE_V6));
     }
 
-    let paths = router.wait_paths(SERVICE_V6, 2, PATIENCE).await;
+    let paths = router.wait_paths(SERVICE_V6, 2).await;
     let next_hops: BTreeSet<IpAddr> = paths.iter().map(|p| p.next_hop).collect();
     let senders: BTreeSet<IpAddr> = paths.iter().map(|p| p.from).collect();
     assert_eq!(next_hops, ipv6s(&lab.nodes));
     assert_eq!(senders, ipv4s(&lab.nodes), "the sessions are the IPv4 ones");
     let kernel = router
-        .eventually(PATIENCE, "an IPv6 ECMP kernel route over both nodes", |r| {
+        .eventually("an IPv6 ECMP kernel route over both nodes", |r| {
             let hops: BTreeSet<IpAddr> = r.kernel_nexthops(SERVICE_V6).into_iter().collect();
             (hops.len() == 2).then_some(hops)
         })
@@ -141,16 +137,12 @@ async fn md5_session_comes_up_with_the_right_password_and_never_with_a_wrong_one
     let _right = standin(right, &lab.client, ASN, Some("lab-key"));
     let wrong_speaker = standin(wrong, &lab.client, ASN, Some("other-key"));
 
-    router
-        .wait_established(&[right.ipv4.into()], PATIENCE)
-        .await;
+    router.wait_established(&[right.ipv4.into()]).await;
     // The wrong key's connection attempts reached the router and were dropped by its kernel.
     router
-        .eventually(
-            PATIENCE,
-            "segments dropped for a wrong MD5 signature",
-            |r| (r.tcp_md5_rejections() > 0).then_some(()),
-        )
+        .eventually("segments dropped for a wrong MD5 signature", |r| {
+            (r.tcp_md5_rejections() > 0).then_some(())
+        })
         .await;
     let sessions = router.sessions();
     let refused = &sessions[&IpAddr::from(wrong.ipv4)];
@@ -177,7 +169,7 @@ async fn ebgp_path_carries_the_node_as() {
         ..Announcement::new(SERVICE_V4)
     });
 
-    let paths = router.wait_paths(SERVICE_V4, 1, PATIENCE).await;
+    let paths = router.wait_paths(SERVICE_V4, 1).await;
     assert_eq!(paths[0].as_path, vec![64513]);
     assert_eq!(paths[0].origin, Origin::Incomplete);
     assert_eq!(paths[0].next_hop, IpAddr::from(node.ipv4));
@@ -196,9 +188,9 @@ async fn gobgp_router_holds_a_path_per_node_for_each_family() {
         speaker.announce(&Announcement::new(SERVICE_V6));
     }
     let nodes: Vec<IpAddr> = ipv4s(&lab.nodes).into_iter().collect();
-    router.wait_established(&nodes, PATIENCE).await;
+    router.wait_established(&nodes).await;
 
-    let paths = router.wait_paths(SERVICE_V4, 2, PATIENCE).await;
+    let paths = router.wait_paths(SERVICE_V4, 2).await;
     let next_hops: BTreeSet<IpAddr> = paths.iter().map(|p| p.next_hop).collect();
     assert_eq!(next_hops, ipv4s(&lab.nodes));
     for path in &paths {
@@ -206,7 +198,7 @@ async fn gobgp_router_holds_a_path_per_node_for_each_family() {
         assert_eq!(path.communities, vec![(65000, 1)], "{path:?}");
         assert_eq!(path.large_communities, vec![(65000, 1, 2)], "{path:?}");
     }
-    let paths = router.wait_paths(SERVICE_V6, 2, PATIENCE).await;
+    let paths = router.wait_paths(SERVICE_V6, 2).await;
     let next_hops: BTreeSet<IpAddr> = paths.iter().map(|p| p.next_hop).collect();
     assert_eq!(next_hops, ipv6s(&lab.nodes));
 }
@@ -236,10 +228,10 @@ async fn bird_peers_over_ipv6_sessions_and_learns_both_families_there() {
     speaker.announce(&Announcement::new(SERVICE_V6));
     speaker.announce(&Announcement::new(SERVICE_V4));
 
-    let v6 = router.wait_paths(SERVICE_V6, 1, PATIENCE).await;
+    let v6 = router.wait_paths(SERVICE_V6, 1).await;
     assert_eq!(v6[0].from, IpAddr::from(node.ipv6));
     assert_eq!(v6[0].next_hop, IpAddr::from(node.ipv6));
-    let v4 = router.wait_paths(SERVICE_V4, 1, PATIENCE).await;
+    let v4 = router.wait_paths(SERVICE_V4, 1).await;
     assert_eq!(v4[0].from, IpAddr::from(node.ipv6));
     assert_eq!(v4[0].next_hop, IpAddr::from(node.ipv4));
 }

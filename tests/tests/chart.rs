@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use ferrolb_tests::process::binary;
+use ferrolb_tests::infra::process::binary;
+use ferrolb_tests::wait::until;
 use ferrolb_tests::{ControlPlane, Kubectl, repo_root};
 use serde::Deserialize;
 
@@ -509,14 +510,9 @@ fn can(kubectl: &Kubectl, account: &str, verb: &str, resource: &str, namespace: 
 
 /// Waits until the API server's RBAC cache has caught up with freshly applied roles.
 fn wait_for_rbac(kubectl: &Kubectl) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !can(kubectl, "ferrolb-speaker", "watch", "nodes", "") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the applied roles never took effect"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    until("the applied roles to take effect", || {
+        can(kubectl, "ferrolb-speaker", "watch", "nodes", "").then_some(())
+    });
 }
 
 #[test]
@@ -621,14 +617,10 @@ fn each_component_gets_only_the_access_it_needs() {
     ];
     for (account, verb, resource, ns) in allowed {
         // Freshly applied bindings reach the authorizer's cache one by one.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while !can(&kubectl, account, verb, resource, ns) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{account} should be allowed to {verb} {resource}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        until(
+            &format!("{account} to be allowed to {verb} {resource}"),
+            || can(&kubectl, account, verb, resource, ns).then_some(()),
+        );
     }
     for (account, verb, resource, ns) in denied {
         assert!(

@@ -10,7 +10,7 @@
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::address::AddressRange;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
-use ferrolb_tests::kubectl::Outcome;
+use ferrolb_tests::infra::kubectl::Outcome;
 use ferrolb_tests::{ControlPlane, Kubectl};
 use ferrolb_webhook::cluster::Cluster;
 use ferrolb_webhook::validate::{self, Verdict};

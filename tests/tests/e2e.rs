@@ -1,14 +1,11 @@
-//! What a user of ferrolb sees, on whichever cluster [`Cluster::acquire`] gives: the local
+//! What a user of ferrolb sees, on whichever cluster [`ClusterUnderTest::acquire`] gives: the local
 //! control plane (with the operator as a process), or, in CI, a kind cluster with ferrolb
 //! installed from its Helm chart (`FERROLB_E2E_KUBECONFIG`). Names are unique per run, and
 //! every test removes what it created.
 
-use std::time::{Duration, Instant};
-
 use ferrolb_tests::Kubectl;
-use ferrolb_tests::cluster::Cluster;
-
-const WAIT: Duration = Duration::from_secs(60);
+use ferrolb_tests::wait::until;
+use ferrolb_tests::worlds::e2e::cluster_under_test::ClusterUnderTest;
 
 fn unique(prefix: &str) -> String {
     let n = std::time::SystemTime::now()
@@ -27,17 +24,6 @@ fn jsonpath(kubectl: &Kubectl, args: &[&str], path: &str) -> String {
         .run(&all, None)
         .map(|o| o.stdout)
         .unwrap_or_default()
-}
-
-fn until(what: &str, mut check: impl FnMut() -> Option<String>) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Deletes what a test created, even when it fails.
@@ -66,7 +52,7 @@ fn service_yaml(name: &str, annotations: &str) -> String {
 
 #[test]
 fn a_service_gets_an_ip_from_the_pool_it_names_and_frees_it_when_deleted() {
-    let cluster = Cluster::acquire().unwrap();
+    let cluster = ClusterUnderTest::acquire().unwrap();
     let kubectl = cluster.kubectl();
     let pool = unique("e2e-pool");
     let svc = unique("e2e-svc");
@@ -145,7 +131,7 @@ fn a_service_gets_an_ip_from_the_pool_it_names_and_frees_it_when_deleted() {
 
 #[test]
 fn a_service_asking_for_an_ip_outside_every_pool_is_told_why() {
-    let cluster = Cluster::acquire().unwrap();
+    let cluster = ClusterUnderTest::acquire().unwrap();
     let kubectl = cluster.kubectl();
     let svc = unique("e2e-outside");
     let _cleanup = Cleanup(

@@ -15,13 +15,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::Kubectl;
-use ferrolb_tests::bgp_router::{Neighbor, Router, RouterKind, RouterOptions};
-use ferrolb_tests::netlab::Host;
-use ferrolb_tests::real_cluster::{
+use ferrolb_tests::infra::netlab::Host;
+use ferrolb_tests::routers::{Neighbor, Router, RouterKind, RouterOptions};
+use ferrolb_tests::wait::{PATIENCE, until};
+use ferrolb_tests::worlds::e2e::real_cluster::{
     ArpWatch, HttpProbe, LAN, RealCluster, RealNode, http_get, summarize,
 };
 
-const WAIT: Duration = Duration::from_secs(90);
 const NAMESPACE: &str = "metallb-system";
 
 fn cluster() -> (RealCluster, Kubectl) {
@@ -30,20 +30,6 @@ fn cluster() -> (RealCluster, Kubectl) {
         .unwrap_or_else(|e| panic!("{e}"));
     let kubectl = Kubectl::new(cluster.kubeconfig());
     (cluster, kubectl)
-}
-
-fn until<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn get(kubectl: &Kubectl, args: &[&str], path: &str) -> String {
@@ -180,7 +166,7 @@ fn serve(cleanup: &mut Cleanup, name: &str, addresses: &str, bgp: bool) -> Strin
 
 /// Waits for the Service's IP and for its backends to be ready; returns the IP.
 fn service_ip(kubectl: &Kubectl, name: &str) -> String {
-    let ip = until("the Service's IP", WAIT, || {
+    let ip = until("the Service's IP", || {
         let ip = get(
             kubectl,
             &["service", name],
@@ -188,7 +174,7 @@ fn service_ip(kubectl: &Kubectl, name: &str) -> String {
         );
         (!ip.is_empty()).then_some(ip)
     });
-    until("3 ready backends", WAIT, || {
+    until("3 ready backends", || {
         (get(kubectl, &["deployment", name], "{.status.readyReplicas}") == "3").then_some(())
     });
     ip
@@ -211,7 +197,7 @@ fn l2_status_node(kubectl: &Kubectl, service: &str) -> String {
 
 /// The node whose MAC answers ARP for `ip` alone (several answers in a row, one MAC).
 fn sole_owner<'c>(cluster: &'c RealCluster, ip: &str) -> &'c RealNode {
-    until("one node answering ARP", WAIT, || {
+    until("one node answering ARP", || {
         let macs = cluster.arping(ip, 3);
         let first = macs.first()?;
         (macs.len() == 3 && macs.iter().all(|m| m == first))
@@ -225,7 +211,7 @@ fn address(ip: &str) -> SocketAddr {
 }
 
 fn http_ok(ip: &str) -> String {
-    until("an HTTP answer", WAIT, || {
+    until("an HTTP answer", || {
         http_get(address(ip), "/", Duration::from_secs(2)).ok()
     })
 }
@@ -275,7 +261,7 @@ fn layer2_one_node_answers_arp_and_http_reaches_the_pods_through_kube_proxy() {
     let mut cleanup = Cleanup::new(&kubectl);
     let ip = serve(&mut cleanup, "e2e-l2", "203.0.113.100/30", false);
     let owner = sole_owner(&cluster, &ip);
-    let named = until("the ServiceL2Status", WAIT, || {
+    let named = until("the ServiceL2Status", || {
         let n = l2_status_node(&kubectl, "e2e-l2");
         (!n.is_empty()).then_some(n)
     });
@@ -286,7 +272,7 @@ fn layer2_one_node_answers_arp_and_http_reaches_the_pods_through_kube_proxy() {
     );
     // Every backend is reached through the one node's kube-proxy.
     let mut pods = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + PATIENCE;
     while pods.len() < 3 {
         assert!(Instant::now() < deadline, "only reached {pods:?}");
         let body = http_ok(&ip);
@@ -471,7 +457,7 @@ fn bgp_the_router_learns_the_service_ip_from_every_speaker_pod_and_http_crosses_
     ));
     let ip = serve(&mut cleanup, "e2e-bgp", "203.0.113.200/30", true);
     let prefix = format!("{ip}/32");
-    let hops = until("three next hops at the router", WAIT, || {
+    let hops = until("three next hops at the router", || {
         let hops = lab.router().kernel_nexthops(&prefix);
         (hops.len() == cluster.nodes.len()).then_some(hops)
     });
@@ -480,7 +466,7 @@ fn bgp_the_router_learns_the_service_ip_from_every_speaker_pod_and_http_crosses_
     expected.sort();
     got.sort();
     assert_eq!(got, expected);
-    let body = until("HTTP from behind the router", WAIT, || {
+    let body = until("HTTP from behind the router", || {
         lab.http_from_behind(&ip).ok()
     });
     assert!(body.starts_with("pod=e2e-bgp-"), "{body}");
@@ -522,7 +508,7 @@ fn failover(
     std::thread::sleep(Duration::from_secs(2));
     let started = Instant::now();
     fault(&cluster, &kubectl, &owner);
-    let (answered_at, mac) = until("another node answering ARP", WAIT, || {
+    let (answered_at, mac) = until("another node answering ARP", || {
         watch.first_other_after(started, &owner.mac)
     });
     let successor = cluster
@@ -531,7 +517,7 @@ fn failover(
         .name
         .clone();
     // Until HTTP has answered for 5 s in a row.
-    until("HTTP answering again for 5 s", WAIT, || {
+    until("HTTP answering again for 5 s", || {
         let samples = probe.samples();
         let recent: Vec<_> = samples
             .iter()
@@ -596,7 +582,7 @@ fn failover_when_the_owner_node_loses_its_link() {
         |cluster, _, owner| cluster.set_link(owner, false),
         |cluster, kubectl, owner| {
             cluster.set_link(owner, true);
-            until("the node Ready again", WAIT, || {
+            until("the node Ready again", || {
                 (get(
                     kubectl,
                     &["node", &owner.name],
@@ -623,7 +609,7 @@ fn the_operator_leader_pod_deleted_changes_no_ip_and_the_standby_serves_new_serv
     let (_cluster, kubectl) = cluster();
     let mut cleanup = Cleanup::new(&kubectl);
     let before = serve(&mut cleanup, "e2e-leader", "203.0.113.112/30", false);
-    let leader = until("an operator leader", WAIT, || {
+    let leader = until("an operator leader", || {
         let l = operator_leader(&kubectl);
         (!l.is_empty()).then_some(l)
     });
@@ -638,7 +624,7 @@ fn the_operator_leader_pod_deleted_changes_no_ip_and_the_standby_serves_new_serv
     cleanup.apply(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: e2e-leader-new\n  namespace: default\n  annotations: {metallb.io/address-pool: e2e-leader}\nspec:\n  type: LoadBalancer\n  ports: [{port: 80, protocol: TCP}]\n",
     );
-    let new_ip = until("the new Service's IP", WAIT, || {
+    let new_ip = until("the new Service's IP", || {
         let ip = get(
             &kubectl,
             &["service", "e2e-leader-new"],
@@ -647,7 +633,7 @@ fn the_operator_leader_pod_deleted_changes_no_ip_and_the_standby_serves_new_serv
         (!ip.is_empty()).then_some(ip)
     });
     let served_after = started.elapsed();
-    let successor = until("a new leader", WAIT, || {
+    let successor = until("a new leader", || {
         let l = operator_leader(&kubectl);
         (!l.is_empty() && l != leader).then_some(l)
     });
@@ -731,7 +717,7 @@ fn helm_upgrade_to_a_new_image_tag_restarts_every_component_and_drops_no_request
             "{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}",
         );
         // Every pod of the release is replaced (old ones may take a moment to go).
-        until("every pod of the release replaced", WAIT, || {
+        until("every pod of the release replaced", || {
             before.is_disjoint(&pods()).then_some(())
         });
         let want = if target.is_empty() {
@@ -878,7 +864,7 @@ fn admission_goes_through_the_webhook_pods_and_crd_rules_hold_without_them() {
             None,
         )
         .expect("the webhook scales down");
-    until("no webhook pod", WAIT, || {
+    until("no webhook pod", || {
         get(
             &kubectl,
             &[

@@ -4,23 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::{arping, ndisc6};
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::infra::netlab::{arping, ndisc6};
+use ferrolb_tests::wait::eventually;
+use ferrolb_tests::worlds::layer2::{Options, World};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 
 /// Waits until the client gets replies for `ip` from exactly one MAC, and returns it.
 async fn sole_responder(world: &World, interface: &str, ip: &str) -> String {
-    eventually(
-        PATIENCE,
-        &format!("one MAC answering ARP for {ip}"),
-        || async {
-            let replies = arping(&world.lab.client, interface, ip, 2);
-            (replies.len() == 2 && replies[0] == replies[1]).then(|| replies[0].clone())
-        },
-    )
+    eventually(&format!("one MAC answering ARP for {ip}"), || async {
+        let replies = arping(&world.lab.client, interface, ip, 2);
+        (replies.len() == 2 && replies[0] == replies[1]).then(|| replies[0].clone())
+    })
     .await
 }
 
@@ -39,10 +35,7 @@ async fn the_client_gets_one_arp_reply_from_the_owner_named_in_service_l2_status
         .lab
         .node_by_mac(&mac)
         .expect("the reply comes from a lab node");
-    let status = eventually(PATIENCE, "a ServiceL2Status for web", || {
-        world.status_node("web")
-    })
-    .await;
+    let status = eventually("a ServiceL2Status for web", || world.status_node("web")).await;
     assert_eq!(status, owner.name);
     assert_eq!(
         world.holder("192.0.2.130").await.as_deref(),
@@ -64,7 +57,7 @@ async fn thirty_ips_over_three_nodes_spread_evenly_and_each_is_answered_by_its_h
             .service(&format!("svc-{i}"), &[ip], &nodes, false)
             .await;
     }
-    let holders = eventually(PATIENCE, "all 30 IPs held", || async {
+    let holders = eventually("all 30 IPs held", || async {
         let holders = world.holders().await;
         (holders.len() == 30 && holders.values().all(Option::is_some)).then_some(holders)
     })
@@ -97,12 +90,12 @@ async fn ipv6_solicitations_get_one_advertisement_from_the_owner() {
     world
         .service("web6", &["2001:db8::a:10"], &nodes, false)
         .await;
-    let holder = eventually(PATIENCE, "the Lease of 2001:db8::a:10 held", || {
+    let holder = eventually("the Lease of 2001:db8::a:10 held", || {
         world.holder("2001:db8::a:10")
     })
     .await;
     let owner = world.lab.nodes[world.node_index(&holder)].mac.clone();
-    eventually(PATIENCE, "an advertisement for 2001:db8::a:10", || async {
+    eventually("an advertisement for 2001:db8::a:10", || async {
         (!ndisc6(&world.lab.client, "eth0", "2001:db8::a:10").is_empty()).then_some(())
     })
     .await;
@@ -113,10 +106,7 @@ async fn ipv6_solicitations_get_one_advertisement_from_the_owner() {
         ndisc6(&world.lab.client, "eth0", "2001:db8::a:10"),
         vec![owner]
     );
-    let status = eventually(PATIENCE, "a ServiceL2Status for web6", || {
-        world.status_node("web6")
-    })
-    .await;
+    let status = eventually("a ServiceL2Status for web6", || world.status_node("web6")).await;
     assert_eq!(status, holder);
 }
 
@@ -133,7 +123,7 @@ async fn only_the_interfaces_the_advertisement_names_answer() {
     world
         .service("web", &["198.51.100.200"], &nodes, false)
         .await;
-    let holder = eventually(PATIENCE, "the Lease of 198.51.100.200 held", || {
+    let holder = eventually("the Lease of 198.51.100.200 held", || {
         world.holder("198.51.100.200")
     })
     .await;
@@ -162,11 +152,9 @@ async fn two_services_sharing_an_ip_have_one_owner() {
         .name
         .clone();
     for service in ["web", "api"] {
-        let status = eventually(
-            PATIENCE,
-            &format!("a ServiceL2Status for {service}"),
-            || world.status_node(service),
-        )
+        let status = eventually(&format!("a ServiceL2Status for {service}"), || {
+            world.status_node(service)
+        })
         .await;
         assert_eq!(status, owner, "{service}");
     }
@@ -235,7 +223,7 @@ async fn the_owner_records_node_assigned_and_exports_metallb_metrics() {
     world.service("web", &["192.0.2.135"], &nodes, false).await;
     let mac = sole_responder(&world, "eth0", "192.0.2.135").await;
     let owner = world.lab.node_by_mac(&mac).expect("a lab node").clone();
-    let events = eventually(PATIENCE, "a nodeAssigned event on web", || async {
+    let events = eventually("a nodeAssigned event on web", || async {
         let list = Api::<Event>::namespaced(world.client.clone(), &world.namespace)
             .list(&Default::default())
             .await
@@ -280,19 +268,16 @@ async fn deleting_the_service_releases_its_lease_and_removes_its_status() {
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     world.service("web", &["192.0.2.136"], &nodes, false).await;
     sole_responder(&world, "eth0", "192.0.2.136").await;
-    eventually(PATIENCE, "a ServiceL2Status for web", || {
-        world.status_node("web")
-    })
-    .await;
+    eventually("a ServiceL2Status for web", || world.status_node("web")).await;
     Api::<Service>::namespaced(world.client.clone(), &world.namespace)
         .delete("web", &Default::default())
         .await
         .unwrap();
-    eventually(PATIENCE, "the Lease of 192.0.2.136 released", || async {
+    eventually("the Lease of 192.0.2.136 released", || async {
         world.holder("192.0.2.136").await.is_none().then_some(())
     })
     .await;
-    eventually(PATIENCE, "the ServiceL2Status of web removed", || async {
+    eventually("the ServiceL2Status of web removed", || async {
         world.status_node("web").await.is_none().then_some(())
     })
     .await;
@@ -309,12 +294,9 @@ async fn a_unicast_reachability_probe_for_an_ipv6_address_is_answered() {
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     let ip = "2001:db8::a:20";
     world.service("web6", &[ip], &nodes, false).await;
-    let holder = eventually(PATIENCE, "the Lease of 2001:db8::a:20 held", || {
-        world.holder(ip)
-    })
-    .await;
+    let holder = eventually("the Lease of 2001:db8::a:20 held", || world.holder(ip)).await;
     let owner = world.lab.nodes[world.node_index(&holder)].mac.clone();
-    eventually(PATIENCE, "an advertisement for 2001:db8::a:20", || async {
+    eventually("an advertisement for 2001:db8::a:20", || async {
         (ndisc6(&world.lab.client, "eth0", ip) == vec![owner.clone()]).then_some(())
     })
     .await;
@@ -341,10 +323,9 @@ async fn a_unicast_reachability_probe_for_an_ipv6_address_is_answered() {
             .status
             .success()
     );
-    let capture = ferrolb_tests::netlab::Capture::start(client, "eth0");
+    let capture = ferrolb_tests::infra::netlab::Capture::start(client, "eth0");
     client.exec(&["ping", "-6", "-c", "1", "-W", "1", ip]);
     eventually(
-        PATIENCE,
         "the neighbour entry REACHABLE after a unicast probe",
         || async {
             client.exec(&["ping", "-6", "-c", "1", "-W", "1", ip]);

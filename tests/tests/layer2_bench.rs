@@ -14,9 +14,9 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::arping;
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::infra::netlab::arping;
+use ferrolb_tests::wait::{eventually, eventually_within};
+use ferrolb_tests::worlds::layer2::{Options, World};
 
 const IP: &str = "192.0.2.150";
 
@@ -123,7 +123,7 @@ async fn world_answering(options: Options) -> World {
     let nodes: Vec<String> = world.lab.nodes.iter().map(|n| n.name.clone()).collect();
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     world.service("web", &[IP], &nodes, false).await;
-    eventually(PATIENCE, "one MAC answering ARP", || async {
+    eventually("one MAC answering ARP", || async {
         let replies = arping(&world.lab.client, "eth0", IP, 2);
         (replies.len() == 2 && replies[0] == replies[1]).then_some(())
     })
@@ -294,7 +294,7 @@ async fn api_writes_and_memory_with_1000_ips_on_3_nodes() {
             .service(&format!("svc-{i}"), &chunk, &nodes, false)
             .await;
     }
-    let held = eventually(Duration::from_secs(300), "1000 IPs held", || async {
+    let held = eventually_within(Duration::from_secs(300), "1000 IPs held", || async {
         let holders = world.holders().await;
         (holders.len() == 1000 && holders.values().all(Option::is_some)).then_some(holders)
     })

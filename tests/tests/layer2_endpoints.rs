@@ -2,10 +2,10 @@
 //! writes them: several slices per Service, `ready`/`serving`/`terminating` conditions and
 //! `nodeName`, on real ARP peers in a namespace lab.
 
-use ferrolb_tests::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE, PodState};
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::arping;
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::infra::netlab::arping;
+use ferrolb_tests::objects::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE, PodState};
+use ferrolb_tests::wait::eventually;
+use ferrolb_tests::worlds::layer2::{Options, World};
 
 fn node_names(world: &World) -> Vec<String> {
     world.lab.nodes.iter().map(|n| n.name.clone()).collect()
@@ -15,23 +15,19 @@ fn node_names(world: &World) -> Vec<String> {
 /// `ip` are answered by that node's MAC alone.
 async fn answered_by(world: &World, service: &str, ip: &str, node: &str) {
     let want = world.lab.nodes[world.node_index(node)].mac.clone();
-    eventually(
-        PATIENCE,
-        &format!("{ip} answered by {node} alone"),
-        || async {
-            let status = world.status_node(service).await;
-            let replies = arping(&world.lab.client, "eth0", ip, 2);
-            let only_owner =
-                replies.len() == 2 && replies.iter().all(|m| m.eq_ignore_ascii_case(&want));
-            (status.as_deref() == Some(node) && only_owner).then_some(())
-        },
-    )
+    eventually(&format!("{ip} answered by {node} alone"), || async {
+        let status = world.status_node(service).await;
+        let replies = arping(&world.lab.client, "eth0", ip, 2);
+        let only_owner =
+            replies.len() == 2 && replies.iter().all(|m| m.eq_ignore_ascii_case(&want));
+        (status.as_deref() == Some(node) && only_owner).then_some(())
+    })
     .await;
 }
 
 /// Waits until nobody answers for `ip` and `service` has no ServiceL2Status.
 async fn unanswered(world: &World, service: &str, ip: &str) {
-    eventually(PATIENCE, &format!("{ip} no longer answered"), || async {
+    eventually(&format!("{ip} no longer answered"), || async {
         let none = world.status_node(service).await.is_none();
         (none && arping(&world.lab.client, "eth0", ip, 1).is_empty()).then_some(())
     })

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::{Capture, arping};
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::infra::netlab::{Capture, arping};
+use ferrolb_tests::wait::{eventually, eventually_within};
+use ferrolb_tests::worlds::layer2::{Options, World};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 
@@ -16,7 +16,7 @@ async fn world_with_owner() -> (World, String, String) {
     let nodes: Vec<String> = world.lab.nodes.iter().map(|n| n.name.clone()).collect();
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     world.service("web", &[IP], &nodes, false).await;
-    let mac = eventually(PATIENCE, "one MAC answering ARP", || async {
+    let mac = eventually("one MAC answering ARP", || async {
         let replies = arping(&world.lab.client, "eth0", IP, 2);
         (replies.len() == 2 && replies[0] == replies[1]).then(|| replies[0].clone())
     })
@@ -33,7 +33,7 @@ async fn world_with_owner() -> (World, String, String) {
 /// After the owner is gone, the client sees another node's gratuitous ARP and gets replies
 /// from that node; the Lease and the ServiceL2Status name it.
 async fn the_client_moves_to_a_new_owner(world: &World, capture: &Capture, old_mac: &str) {
-    let new_mac = eventually(PATIENCE, "a reply from another node", || async {
+    let new_mac = eventually("a reply from another node", || async {
         arping(&world.lab.client, "eth0", IP, 1)
             .into_iter()
             .find(|m| m != old_mac)
@@ -45,20 +45,16 @@ async fn the_client_moves_to_a_new_owner(world: &World, capture: &Capture, old_m
         .expect("a lab node")
         .name
         .clone();
-    eventually(
+    eventually_within(
         Duration::from_secs(5),
         &format!("a gratuitous ARP from {new_mac} for {IP}"),
         || async { capture.saw_gratuitous_arp(&new_mac, IP).then_some(()) },
     )
     .await;
     assert_eq!(world.holder(IP).await, Some(new_owner.clone()));
-    eventually(
-        PATIENCE,
-        "the ServiceL2Status naming the new owner",
-        || async {
-            (world.status_node("web").await.as_deref() == Some(new_owner.as_str())).then_some(())
-        },
-    )
+    eventually("the ServiceL2Status naming the new owner", || async {
+        (world.status_node("web").await.as_deref() == Some(new_owner.as_str())).then_some(())
+    })
     .await;
     assert_eq!(arping(&world.lab.client, "eth0", IP, 2), vec![new_mac; 2]);
 }
@@ -85,7 +81,7 @@ async fn after_sigkill_of_the_owner_the_client_sees_the_new_owners_gratuitous_ar
 
 async fn transitions(world: &World) -> (Option<String>, Option<i32>) {
     let lease = Api::<Lease>::namespaced(world.client.clone(), &world.namespace)
-        .get(&ferrolb_tests::layer2::lease_name(IP))
+        .get(&ferrolb_tests::worlds::layer2::lease_name(IP))
         .await
         .unwrap();
     let spec = lease.spec.unwrap_or_default();
@@ -129,7 +125,7 @@ async fn an_owner_cut_off_from_the_api_stops_answering_once_another_node_took_th
     world.relay.cut(&netns);
     // The others see the owner's heartbeat stop, one of them takes the Lease and announces;
     // the cut-off owner hears that announcement and falls silent.
-    let new_mac = eventually(PATIENCE, "replies from one other node only", || async {
+    let new_mac = eventually("replies from one other node only", || async {
         let replies = arping(&world.lab.client, "eth0", IP, 2);
         (replies.len() == 2 && replies[0] == replies[1] && replies[0] != old_mac)
             .then(|| replies[0].clone())

@@ -9,9 +9,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::{Capture, arping};
-use ferrolb_tests::process::eventually;
+use ferrolb_tests::infra::netlab::{Capture, arping};
+use ferrolb_tests::wait::{PATIENCE, eventually, eventually_within};
+use ferrolb_tests::worlds::layer2::{Options, World};
 
 const IP: &str = "192.0.2.160";
 /// The speakers' `--rebalance-after`.
@@ -32,8 +32,8 @@ fn set_link(netns: &str, state: &str) {
 }
 
 /// The one MAC answering ARP for the IP, once two replies in a row agree.
-async fn answering_mac(world: &World, timeout: Duration) -> String {
-    eventually(timeout, "one MAC answering ARP", || async {
+async fn answering_mac(world: &World) -> String {
+    eventually("one MAC answering ARP", || async {
         let replies = arping(&world.lab.client, "eth0", IP, 2);
         (replies.len() == 2 && replies[0] == replies[1]).then(|| replies[0].clone())
     })
@@ -41,11 +41,9 @@ async fn answering_mac(world: &World, timeout: Duration) -> String {
 }
 
 async fn status_names(world: &World, node: &str) {
-    eventually(
-        PATIENCE,
-        &format!("the ServiceL2Status naming {node}"),
-        || async { (world.status_node("web").await.as_deref() == Some(node)).then_some(()) },
-    )
+    eventually(&format!("the ServiceL2Status naming {node}"), || async {
+        (world.status_node("web").await.as_deref() == Some(node)).then_some(())
+    })
     .await;
 }
 
@@ -64,9 +62,9 @@ async fn an_owner_whose_link_goes_down_hands_its_ip_over_at_once_and_gets_it_bac
     let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
     world.service("web", &[IP], &nodes, false).await;
     // Past the rebalance period the IP sits with its most preferred node.
-    answering_mac(&world, PATIENCE).await;
+    answering_mac(&world).await;
     tokio::time::sleep(REBALANCE_AFTER + Duration::from_secs(2)).await;
-    let old_mac = answering_mac(&world, PATIENCE).await;
+    let old_mac = answering_mac(&world).await;
     let owner = world.lab.node_by_mac(&old_mac).expect("a lab node").clone();
     assert_eq!(world.holder(IP).await.as_deref(), Some(owner.name.as_str()));
     status_names(&world, &owner.name).await;
@@ -81,7 +79,7 @@ async fn an_owner_whose_link_goes_down_hands_its_ip_over_at_once_and_gets_it_bac
         .filter(|n| n.name != owner.name)
         .map(|n| n.mac.clone())
         .collect();
-    let (new_mac, gratuitous_after) = eventually(
+    let (new_mac, gratuitous_after) = eventually_within(
         HANDOVER_BOUND,
         "a gratuitous ARP from another node",
         || async {
@@ -106,7 +104,7 @@ async fn an_owner_whose_link_goes_down_hands_its_ip_over_at_once_and_gets_it_bac
         .expect("a lab node")
         .name
         .clone();
-    eventually(
+    eventually_within(
         Duration::from_secs(5),
         "the Lease naming the new owner",
         || async { (world.holder(IP).await.as_deref() == Some(new_owner.as_str())).then_some(()) },
@@ -126,7 +124,7 @@ async fn an_owner_whose_link_goes_down_hands_its_ip_over_at_once_and_gets_it_bac
         up_at.elapsed()
     );
     assert_eq!(world.holder(IP).await, Some(new_owner.clone()));
-    let back = eventually(
+    let back = eventually_within(
         REBALANCE_AFTER + PATIENCE,
         "the IP back on the preferred node",
         || async {

@@ -11,11 +11,12 @@
 
 use std::time::Duration;
 
-use ferrolb_tests::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE};
-use ferrolb_tests::layer2::{Options, PATIENCE, World};
-use ferrolb_tests::netlab::arping;
-use ferrolb_tests::process::{Daemon, binary, eventually};
-use ferrolb_tests::webhook::{WebhookProcess, free_port};
+use ferrolb_tests::infra::netlab::arping;
+use ferrolb_tests::infra::process::{Daemon, binary};
+use ferrolb_tests::objects::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE};
+use ferrolb_tests::wait::{PATIENCE, eventually, until_explained};
+use ferrolb_tests::worlds::layer2::{Options, World};
+use ferrolb_tests::worlds::webhook::{WebhookProcess, free_port};
 use ferrolb_tests::{ControlPlane, Kubectl};
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
@@ -57,7 +58,7 @@ impl Components {
         let mut operator_args = vec![
             "--namespace",
             &world.namespace,
-            "--metrics-addr",
+            "--metrics-address",
             &metrics,
             "--identity",
             &identity,
@@ -132,22 +133,21 @@ impl Components {
             class,
             &[("metallb.io/loadBalancerIPs", OUTSIDE_EVERY_POOL)],
         );
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = self
-                .kubectl
-                .run(&["apply", "--dry-run=server", "-f", "-"], Some(&probe))
-                .unwrap();
-            if out.stderr.contains("which is in no IPAddressPool") {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the webhook did not deny an IP in no pool within 60s: {}",
-                out.stderr
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let last_error = std::cell::RefCell::new(String::new());
+        until_explained(
+            PATIENCE,
+            "the webhook to deny an IP in no pool",
+            || {
+                let out = self
+                    .kubectl
+                    .run(&["apply", "--dry-run=server", "-f", "-"], Some(&probe))
+                    .unwrap();
+                let denied = out.stderr.contains("which is in no IPAddressPool");
+                *last_error.borrow_mut() = out.stderr;
+                denied.then_some(())
+            },
+            || last_error.borrow().clone(),
+        );
     }
 
     async fn get(&self, name: &str) -> Service {
@@ -278,7 +278,7 @@ async fn only_the_served_class_is_judged_allocated_and_announced(
         warnings.contains("annotation metallb.universe.tf/allow-shared-ip is deprecated"),
         "our Service was not judged: {warnings}"
     );
-    let ours_ip = eventually(PATIENCE, "an IP for ours from the operator", || async {
+    let ours_ip = eventually("an IP for ours from the operator", || async {
         ingress(&lab.get("ours").await).into_iter().next()
     })
     .await;
@@ -296,7 +296,7 @@ async fn only_the_served_class_is_judged_allocated_and_announced(
     lab.write_ingress("theirs", OTHER_CLASS_IP).await;
     lab.ready_everywhere("theirs").await;
     lab.ready_everywhere("ours").await;
-    let mac = eventually(PATIENCE, &format!("an ARP reply for {ours_ip}"), || async {
+    let mac = eventually(&format!("an ARP reply for {ours_ip}"), || async {
         arping(&lab.world.lab.client, "eth0", &ours_ip, 1)
             .into_iter()
             .next()
@@ -309,7 +309,7 @@ async fn only_the_served_class_is_judged_allocated_and_announced(
         .expect("the reply comes from a lab node")
         .name
         .clone();
-    let status = eventually(PATIENCE, "a ServiceL2Status for ours", || {
+    let status = eventually("a ServiceL2Status for ours", || {
         lab.world.status_node("ours")
     })
     .await;

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::process::{Daemon, binary, eventually};
-use ferrolb_tests::slow_link::SlowLink;
+use ferrolb_tests::infra::process::{Daemon, binary};
+use ferrolb_tests::infra::slow_link::SlowLink;
+use ferrolb_tests::wait::eventually;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
@@ -25,7 +26,6 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 
-const WAIT: Duration = Duration::from_secs(60);
 /// Enough Services that the old leader, writing eight at a time over its slow link, is still
 /// writing when it is stopped.
 const SERVICES: usize = 250;
@@ -115,7 +115,7 @@ fn latest(versions: &Versions) -> BTreeMap<String, Seen> {
 fn operator(kubeconfig: &std::path::Path, identity: &str, extra: &[&str]) -> Daemon {
     let kubeconfig = kubeconfig.to_string_lossy().into_owned();
     let mut args = vec![
-        "--metrics-addr",
+        "--metrics-address",
         "127.0.0.1:0",
         "--identity",
         identity,
@@ -198,7 +198,6 @@ async fn lease_version(client: &kube::Client) -> Option<String> {
 /// Waits until every Service has one IP starting with `prefix`, from `pool`.
 async fn wait_all_in(versions: &Versions, prefix: &str, pool: &str) -> BTreeMap<String, Seen> {
     eventually(
-        WAIT,
         &format!("all {SERVICES} Services in pool {pool} ({prefix}…)"),
         || async {
             let now = latest(versions);
@@ -253,7 +252,7 @@ async fn a_leader_paused_past_its_lease_lands_no_write_when_it_resumes() {
         .await
         .unwrap();
     let mut old = operator(&link.kubeconfig, "op-old", &["--write-concurrency", "8"]);
-    eventually(WAIT, "the old leader's first writes", || async {
+    eventually("the old leader's first writes", || async {
         (latest(&versions)
             .values()
             .filter(|s| !s.ips.is_empty())
@@ -267,7 +266,7 @@ async fn a_leader_paused_past_its_lease_lands_no_write_when_it_resumes() {
     // The old leader is stopped between two renewals of its Lease, so that when it resumes it
     // can only learn that its term is over from its own clock or by reading the Lease again.
     let before = lease_version(&client).await;
-    eventually(WAIT, "the old leader to renew its Lease", || async {
+    eventually("the old leader to renew its Lease", || async {
         let now = lease_version(&client).await;
         (now != before && holder(&client).await.as_deref() == Some("op-old")).then_some(())
     })
@@ -288,7 +287,7 @@ async fn a_leader_paused_past_its_lease_lands_no_write_when_it_resumes() {
     eprintln!("old leader stopped with {written} of {SERVICES} Services written");
 
     // The standby takes over once the Lease expires, and moves every Service to another pool.
-    eventually(WAIT, "the standby to take the Lease", || async {
+    eventually("the standby to take the Lease", || async {
         (holder(&client).await.as_deref() == Some("op-new")).then_some(())
     })
     .await;

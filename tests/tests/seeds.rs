@@ -13,7 +13,7 @@ use ferrolb_crds::{
     BFDProfile, BGPAdvertisement, Community, ConfigurationState, IPAddressPool, L2Advertisement,
     ServiceBGPStatus, ServiceL2Status,
 };
-use ferrolb_tests::seeds::{example_files, seed_dir, split_documents, yaml_documents};
+use ferrolb_tests::objects::seeds::{example_files, seed_dir, split_documents, yaml_documents};
 use ferrolb_tests::{ControlPlane, Kubectl};
 use serde_json::Value;
 

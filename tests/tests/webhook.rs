@@ -8,11 +8,11 @@
 //! user-supplied certificates are in `webhook_certificates.rs`.
 
 use std::sync::MutexGuard;
-use std::time::{Duration, Instant};
 
 use ferrolb_tests::Kubectl;
-use ferrolb_tests::kubectl::Outcome;
-use ferrolb_tests::webhook::{
+use ferrolb_tests::infra::kubectl::Outcome;
+use ferrolb_tests::wait::{PATIENCE, until, until_explained};
+use ferrolb_tests::worlds::webhook::{
     CONFIGURATION, NS, WebhookProcess, apply, json, pool_yaml as pool, running, webhook_verdict,
 };
 
@@ -24,25 +24,30 @@ fn webhook() -> (Kubectl, MutexGuard<'static, Option<WebhookProcess>>) {
 /// Applies `yaml` until kubectl's error contains `expected` (the webhook sees new objects
 /// through a watch, a moment after they are written), or panics with the last outcome.
 fn apply_until_denied(kubectl: &Kubectl, yaml: &str, expected: &str) -> Outcome {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = apply(kubectl, yaml);
-        if !out.success && out.stderr.contains(expected) {
-            return out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kubectl apply was not denied with {expected:?}: success {}, stdout {:?}, stderr {:?}",
-            out.success,
-            out.stdout,
-            out.stderr
-        );
-        if out.success {
-            // Admitted before the webhook saw the conflicting object: undo and retry.
-            let _ = kubectl.run(&["delete", "-f", "-"], Some(yaml));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let last = std::cell::RefCell::new(None);
+    until_explained(
+        PATIENCE,
+        &format!("kubectl apply to be denied with {expected:?}"),
+        || {
+            let out = apply(kubectl, yaml);
+            if !out.success && out.stderr.contains(expected) {
+                return Some(out);
+            }
+            if out.success {
+                // Admitted before the webhook saw the conflicting object: undo and retry.
+                let _ = kubectl.run(&["delete", "-f", "-"], Some(yaml));
+            }
+            *last.borrow_mut() = Some(out);
+            None
+        },
+        || {
+            let out = last.borrow_mut().take().expect("at least one apply");
+            format!(
+                "success {}, stdout {:?}, stderr {:?}",
+                out.success, out.stdout, out.stderr
+            )
+        },
+    )
 }
 
 fn load_balancer(name: &str, annotations: &[(&str, &str)]) -> String {
@@ -239,24 +244,23 @@ fn a_bfd_profile_in_use_cannot_be_deleted() {
         assert!(out.success, "{}", out.stderr);
     }
     // The webhook sees the peer through its watch a moment after it is written.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let refusal = until("the deletion of the profile in use to be refused", || {
         let out = kubectl
             .run(&["delete", "bfdprofile", "-n", NS, "in-use"], None)
             .unwrap();
-        if !out.success {
-            assert!(
-                out.stderr.contains(r#"BFDProfile "in-use" cannot be deleted: it is still used by BGPPeer "with-bfd""#),
-                "{}",
-                out.stderr
-            );
-            break;
+        if out.success {
+            let recreated = apply(&kubectl, &profile);
+            assert!(recreated.success, "{}", recreated.stderr);
+            return None;
         }
-        assert!(Instant::now() < deadline, "the profile in use was deleted");
-        let recreated = apply(&kubectl, &profile);
-        assert!(recreated.success, "{}", recreated.stderr);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        Some(out.stderr)
+    });
+    assert!(
+        refusal.contains(
+            r#"BFDProfile "in-use" cannot be deleted: it is still used by BGPPeer "with-bfd""#
+        ),
+        "{refusal}"
+    );
 }
 
 #[test]
@@ -270,19 +274,9 @@ fn a_legacy_annotation_is_admitted_with_a_warning_naming_its_replacement() {
     );
     // Until the webhook's watch has seen the pool, the Service is refused as naming an
     // unknown pool; then it is admitted with the warning.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let out = loop {
-        let out = apply(&kubectl, &service);
-        if out.success {
-            break out;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the Service was never admitted: {}",
-            out.stderr
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let out = until("the Service to be admitted", || {
+        Some(apply(&kubectl, &service)).filter(|out| out.success)
+    });
     assert!(
         out.stderr.contains(r#"Warning: Service "default/legacy": annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead"#),
         "stderr: {}",
@@ -292,15 +286,9 @@ fn a_legacy_annotation_is_admitted_with_a_warning_naming_its_replacement() {
 
 /// Applies `yaml` until it is admitted (the webhook sees new pools through a watch).
 fn apply_until_admitted(kubectl: &Kubectl, yaml: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = apply(kubectl, yaml);
-        if out.success {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never admitted: {}", out.stderr);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until("the object to be admitted", || {
+        apply(kubectl, yaml).success.then_some(())
+    });
 }
 
 #[test]

@@ -3,10 +3,11 @@
 //! files (as cert-manager writes them) are served, their CA injected, and reloaded when they
 //! change. Each test runs its own webhook; they run one at a time, sharing one registration.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::webhook::{
+use ferrolb_tests::wait::{PATIENCE, until_explained, until_within};
+use ferrolb_tests::worlds::webhook::{
     CONFIGURATION, NS, WebhookProcess, base64_decode, json, running, wait_until_answering,
     webhook_verdict,
 };
@@ -36,8 +37,8 @@ fn certificates_rotate_while_the_api_server_keeps_calling_the_webhook() {
     };
     let (first_ca, first_cert) = read();
     let mut serving_renewed = false;
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let rotated_ca = loop {
+    // The CA must rotate before the first one expires.
+    let rotated_ca = until_within(Duration::from_secs(45), "the CA to rotate", || {
         // Every call in between must reach the webhook and get its verdict.
         let out = webhook_verdict(&kubectl);
         assert!(
@@ -48,15 +49,8 @@ fn certificates_rotate_while_the_api_server_keeps_calling_the_webhook() {
         );
         let (ca, cert) = read();
         serving_renewed |= ca == first_ca && cert != first_cert;
-        if ca != first_ca {
-            break ca;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the CA was not rotated within 45s"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
+        (ca != first_ca).then_some(ca)
+    });
     assert!(
         serving_renewed,
         "the serving certificate was not renewed under the first CA"
@@ -211,15 +205,12 @@ fn certificate_files_are_served_injected_and_reloaded_when_they_change() {
     std::fs::rename(dir.join("next.crt"), dir.join("tls.crt")).unwrap();
     let second = openssl(&dir, &["x509", "-in", "tls.crt", "-noout", "-serial"]);
     assert_ne!(first, second);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while served_serial(&dir, process.port) != second {
-        assert!(
-            Instant::now() < deadline,
-            "the new certificate was not served within 20s\n{}",
-            process.output()
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    until_explained(
+        Duration::from_secs(20),
+        "the new certificate to be served",
+        || (served_serial(&dir, process.port) == second).then_some(()),
+        || process.output(),
+    );
     let out = webhook_verdict(&kubectl);
     assert!(
         out.stderr.contains("overlaps with already defined CIDR"),
@@ -239,16 +230,13 @@ fn replicas_started_together_serve_the_same_certificate_from_one_secret() {
         WebhookProcess::start(kubeconfig, &flags).unwrap(),
         WebhookProcess::start(kubeconfig, &flags).unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
     for replica in [&first, &second] {
-        while replica.probe("/readyz").ok().as_deref() != Some("HTTP/1.1 200 OK") {
-            assert!(
-                Instant::now() < deadline,
-                "a replica never got ready\n{}",
-                replica.output()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        until_explained(
+            PATIENCE,
+            &format!("the replica on port {} to be ready", replica.port),
+            || (replica.probe("/readyz").ok().as_deref() == Some("HTTP/1.1 200 OK")).then_some(()),
+            || replica.output(),
+        );
     }
     let dir = std::env::temp_dir().join(format!("ferrolb-webhook-replicas-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -257,17 +245,16 @@ fn replicas_started_together_serve_the_same_certificate_from_one_secret() {
     std::fs::write(dir.join("stored.pem"), stored).unwrap();
     let stored = openssl(&dir, &["x509", "-in", "stored.pem", "-noout", "-serial"]);
     // The loser of the race to create the Secret adopts the winner's bundle within a round.
-    let deadline = Instant::now() + Duration::from_secs(10);
     for replica in [&first, &second] {
-        while served_serial(&dir, replica.port) != stored {
-            assert!(
-                Instant::now() < deadline,
-                "replica on port {} does not serve the Secret's certificate\n{}",
-                replica.port,
-                replica.output()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        until_explained(
+            Duration::from_secs(10),
+            &format!(
+                "the replica on port {} to serve the Secret's certificate",
+                replica.port
+            ),
+            || (served_serial(&dir, replica.port) == stored).then_some(()),
+            || replica.output(),
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,13 +10,14 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::api_relay::ApiRelay;
-use ferrolb_tests::netlab::{Host, Lab, arping};
-use ferrolb_tests::process::{Daemon, binary};
-use ferrolb_tests::webhook::{WebhookProcess, wait_until_answering};
+use ferrolb_tests::infra::api_relay::ApiRelay;
+use ferrolb_tests::infra::netlab::{Host, Lab, arping};
+use ferrolb_tests::infra::process::{Daemon, binary};
+use ferrolb_tests::wait::until;
+use ferrolb_tests::worlds::webhook::{WebhookProcess, wait_until_answering};
 
 #[path = "demo/bgp.rs"]
 mod bgp;
@@ -65,19 +66,6 @@ fn jsonpath(control_plane: &ControlPlane, args: &[&str], path: &str) -> String {
         .run(&all, None)
         .map(|o| o.stdout)
         .unwrap_or_default()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<String>) -> String {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Starts the speaker of `node` inside its namespace.
@@ -208,7 +196,7 @@ async fn run() {
     let _operator = Daemon::spawn(
         "operator",
         &binary("ferrolb-operator", "ferrolb-operator"),
-        &["--metrics-addr", "127.0.0.1:0"],
+        &["--metrics-address", "127.0.0.1:0"],
         &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
     )
     .unwrap();
@@ -231,7 +219,7 @@ async fn run() {
         std::fs::read_to_string(ferrolb_tests::repo_root().join("examples/nginx-service.yaml"))
             .unwrap();
     kubectl(&control_plane, &["apply", "-f", "-"], Some(&service));
-    let endpoints = ferrolb_tests::endpoint_slices::ready_yaml(
+    let endpoints = ferrolb_tests::objects::endpoint_slices::ready_yaml(
         "nginx-lb",
         "default",
         &[&lab.nodes[1].name, &lab.nodes[2].name],
@@ -240,7 +228,7 @@ async fn run() {
         .kubectl()
         .ok(&["apply", "-f", "-"], Some(&endpoints))
         .unwrap();
-    let ip = wait_for("an EXTERNAL-IP", Duration::from_secs(30), || {
+    let ip = until("an EXTERNAL-IP", || {
         let ip = jsonpath(
             &control_plane,
             &["svc", "nginx-lb"],
@@ -256,7 +244,7 @@ async fn run() {
     );
 
     say("which node announces it");
-    let owner_name = wait_for("a ServiceL2Status", Duration::from_secs(30), || {
+    let owner_name = until("a ServiceL2Status", || {
         let node = jsonpath(
             &control_plane,
             &["servicel2statuses", "-n", "metallb-system"],
@@ -308,18 +296,14 @@ async fn run() {
             }
             None => println!("  no other node answered within the probe's window"),
         }
-        wait_for(
-            "the new owner's ServiceL2Status",
-            Duration::from_secs(30),
-            || {
-                let node = jsonpath(
-                    &control_plane,
-                    &["servicel2statuses", "-n", "metallb-system"],
-                    "{.items[0].status.node}",
-                );
-                (!node.is_empty() && node != owner_name).then_some(node)
-            },
-        );
+        until("the new owner's ServiceL2Status", || {
+            let node = jsonpath(
+                &control_plane,
+                &["servicel2statuses", "-n", "metallb-system"],
+                "{.items[0].status.node}",
+            );
+            (!node.is_empty() && node != owner_name).then_some(node)
+        });
         kubectl(
             &control_plane,
             &["get", "servicel2statuses", "-n", "metallb-system"],

@@ -7,11 +7,13 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::bgp_router::{Neighbor, Router, RouterKind, RouterOptions};
-use ferrolb_tests::netlab::Lab;
-use ferrolb_tests::process::Daemon;
+use ferrolb_tests::infra::netlab::Lab;
+use ferrolb_tests::infra::process::Daemon;
+use ferrolb_tests::routers::{Neighbor, Router, RouterKind, RouterOptions};
 
-use super::{jsonpath, kubectl, say, wait_for};
+use ferrolb_tests::wait::until;
+
+use super::{jsonpath, kubectl, say};
 
 const ROUTER_AS: u32 = 64501;
 const NODE_AS: u32 = 64500;
@@ -101,28 +103,27 @@ pub async fn run(control_plane: &ControlPlane, lab: &Lab, speakers: &mut [Daemon
     print!("{configuration}");
     kubectl(control_plane, &["apply", "-f", "-"], Some(&configuration));
     kubectl(control_plane, &["apply", "-f", "-"], Some(SERVICE));
-    let endpoints =
-        ferrolb_tests::endpoint_slices::ready_yaml("nginx-bgp", "default", &[&lab.nodes[0].name]);
+    let endpoints = ferrolb_tests::objects::endpoint_slices::ready_yaml(
+        "nginx-bgp",
+        "default",
+        &[&lab.nodes[0].name],
+    );
     control_plane
         .kubectl()
         .ok(&["apply", "-f", "-"], Some(&endpoints))
         .unwrap();
-    let ip = wait_for(
-        "an EXTERNAL-IP from bgp-pool",
-        Duration::from_secs(30),
-        || {
-            let ip = jsonpath(
-                control_plane,
-                &["svc", "nginx-bgp"],
-                "{.status.loadBalancer.ingress[0].ip}",
-            );
-            (!ip.is_empty()).then_some(ip)
-        },
-    );
+    let ip = until("an EXTERNAL-IP from bgp-pool", || {
+        let ip = jsonpath(
+            control_plane,
+            &["svc", "nginx-bgp"],
+            "{.status.loadBalancer.ingress[0].ip}",
+        );
+        (!ip.is_empty()).then_some(ip)
+    });
     let started = Instant::now();
     let prefix = format!("{ip}/32");
     let paths = router
-        .eventually(Duration::from_secs(30), "three BGP paths", |r| {
+        .eventually("three BGP paths", |r| {
             let paths = r.routes(&prefix);
             (paths.len() == lab.nodes.len()).then_some(paths)
         })
@@ -139,7 +140,7 @@ pub async fn run(control_plane: &ControlPlane, lab: &Lab, speakers: &mut [Daemon
     }
     kubectl(control_plane, &["get", "svc", "nginx-bgp"], None);
     router
-        .eventually(Duration::from_secs(10), "a multipath kernel route", |r| {
+        .eventually("a multipath kernel route", |r| {
             (r.kernel_nexthops(&prefix).len() == lab.nodes.len()).then_some(())
         })
         .await;
@@ -158,7 +159,7 @@ pub async fn run(control_plane: &ControlPlane, lab: &Lab, speakers: &mut [Daemon
     let stopped = Instant::now();
     speakers[leaving].terminate(Duration::from_secs(10));
     router
-        .eventually(Duration::from_secs(30), "one path fewer", |r| {
+        .eventually("one path fewer", |r| {
             (r.routes(&prefix).len() == lab.nodes.len() - 1).then_some(())
         })
         .await;

@@ -1,5 +1,5 @@
 //! A BGP speaker standing in for ferrolb's on a lab node, so the router harness
-//! ([`crate::bgp_router`]) can be proven on its own: gobgpd in the node's namespace, connecting
+//! ([`crate::routers`]) can be proven on its own: gobgpd in the node's namespace, connecting
 //! out to the router like ferrolb's speaker does and never listening, with routes injected
 //! through its API by the `gobgp` client.
 //!
@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::bgp_router::{Family, Origin, gobgp, log_tail, quoted, scratch_dir};
-use crate::netlab::Host;
-use crate::process::Daemon;
+use crate::infra::netlab::Host;
+use crate::infra::process::Daemon;
+use crate::routers::{Family, Origin, gobgp, log_tail, quoted, scratch_dir};
 
 /// Whom the stand-in peers with, and how.
 #[derive(Clone, Debug)]

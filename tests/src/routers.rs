@@ -11,21 +11,24 @@
 //!
 //! Each daemon's configuration and output format live in its own module (`bird`,
 //! `gobgp`); this one holds the types the suites see and the process plumbing both share.
+//! [`standin_speaker`] runs gobgpd as a node's speaker instead, to prove the router harness
+//! without ferrolb.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use self::bird::Bird;
-use crate::netlab::Host;
-use crate::process::Daemon;
+use crate::infra::netlab::Host;
+use crate::infra::process::Daemon;
+use crate::wait::{self, PATIENCE};
 
 mod bird;
 pub(crate) mod gobgp;
+pub mod standin_speaker;
 
 /// Which daemon plays the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,17 +177,15 @@ pub(crate) fn spawn_in(host: &Host, name: &str, program: &str, args: &[&str]) ->
         .unwrap_or_else(|e| panic!("cannot start {program} in {}: {e}", host.netns))
 }
 
-/// Polls `ready` every 100 ms for up to 10 s after a daemon started, panicking with its log.
+/// Asks `ready` until it holds after a daemon started, panicking with the end of its log
+/// after [`PATIENCE`].
 pub(crate) fn wait_ready(daemon: &Daemon, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not come up; its log ends with:\n{}",
-            log_tail(daemon, 40)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait::until_explained(
+        PATIENCE,
+        &format!("{what} to come up"),
+        || ready().then_some(()),
+        || format!("its log ends with:\n{}", log_tail(daemon, 40)),
+    );
 }
 
 /// A password as a quoted literal for BIRD's or gobgpd's configuration; BIRD's strings have
@@ -306,35 +307,29 @@ impl Router {
         log_tail(&self.daemon, 40)
     }
 
-    /// Polls `check` every 200 ms until it returns `Some`; after `timeout` panics naming
-    /// `what`, with the sessions and the end of the daemon's log.
+    /// Asks `check` until it returns `Some`; after [`PATIENCE`] panics naming `what`, with
+    /// the sessions and the end of the daemon's log.
     pub async fn eventually<T>(
         &self,
-        timeout: Duration,
         what: &str,
         mut check: impl FnMut(&Router) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(value) = check(self) {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for {what}; sessions: {:?}; the {:?} log \
-                 ends with:\n{}",
+        let explain = || {
+            format!(
+                "sessions: {:?}; the {:?} log ends with:\n{}",
                 self.sessions(),
                 self.kind(),
                 self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            )
+        };
+        wait::eventually_explained(PATIENCE, what, || std::future::ready(check(self)), explain)
+            .await
     }
 
     /// Waits until the session with every one of `neighbors` is established.
-    pub async fn wait_established(&self, neighbors: &[IpAddr], timeout: Duration) {
+    pub async fn wait_established(&self, neighbors: &[IpAddr]) {
         let what = format!("established sessions with {neighbors:?}");
-        self.eventually(timeout, &what, |router| {
+        self.eventually(&what, |router| {
             let sessions = router.sessions();
             neighbors
                 .iter()
@@ -345,14 +340,9 @@ impl Router {
     }
 
     /// Waits until the router holds exactly `count` paths for `prefix`, and returns them.
-    pub async fn wait_paths(
-        &self,
-        prefix: &str,
-        count: usize,
-        timeout: Duration,
-    ) -> Vec<RouteEntry> {
+    pub async fn wait_paths(&self, prefix: &str, count: usize) -> Vec<RouteEntry> {
         let what = format!("{count} paths for {prefix}");
-        self.eventually(timeout, &what, |router| {
+        self.eventually(&what, |router| {
             Some(router.routes(prefix)).filter(|r| r.len() == count)
         })
         .await

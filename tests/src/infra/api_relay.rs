@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::wait;
 
 /// The relay of one namespace.
 struct RelayPath {
@@ -100,10 +101,11 @@ impl ApiRelay {
                 .arg(format!("UNIX-LISTEN:{},fork", path.socket.display()))
                 .arg(format!("TCP:127.0.0.1:{port}")),
         );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !path.socket.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let socket = &path.socket;
+        wait::until(
+            &format!("the API relay's socket {}", socket.display()),
+            || socket.exists().then_some(()),
+        );
         path.host = Some(child);
     }
 
@@ -131,18 +133,16 @@ fn kill_group(child: &Child) {
 }
 
 fn wait_listening(netns: &str, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    let what = format!("the API relay in {netns} to listen on port {port}");
+    wait::until(&what, || {
         let out = Command::new("ip")
             .args(["netns", "exec", netns, "ss", "-Htln"])
             .output()
             .expect("ss runs");
-        if String::from_utf8_lossy(&out.stdout).contains(&format!("127.0.0.1:{port}")) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the API relay in {netns} does not listen on port {port}");
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("127.0.0.1:{port}"))
+            .then_some(())
+    });
 }
 
 impl Drop for ApiRelay {

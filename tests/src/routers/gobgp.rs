@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::{
     Family, Origin, RouteEntry, RouterOptions, SessionState, quoted, spawn_in, wait_ready,
 };
-use crate::netlab::Host;
-use crate::process::Daemon;
+use crate::infra::netlab::Host;
+use crate::infra::process::Daemon;
 
 /// The port of gobgpd's gRPC API on the loopback of its namespace; every namespace has its
 /// own loopback, so each gobgpd of a lab can use the same one.

@@ -1,15 +1,14 @@
-//! The Layer 2 suites' world: a lab ([`crate::netlab`]) with one `ferrolb-speaker` per node
-//! namespace, reaching the shared control plane through [`crate::api_relay`], and the objects
+//! The Layer 2 suites' world: a lab ([`crate::infra::netlab`]) with one `ferrolb-speaker` per node
+//! namespace, reaching the shared control plane through [`crate::infra::api_relay`], and the objects
 //! they act on, written directly (the operator is not needed): Nodes, an IPAddressPool, an
 //! L2Advertisement, Services with their status IPs and EndpointSlices
-//! ([`crate::endpoint_slices`]).
+//! ([`crate::objects::endpoint_slices`]).
 //!
 //! Each world lives in its own Kubernetes namespace and labels its Nodes and Services with its
 //! lab id, and its advertisement selects only those, so parallel tests never see each other.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use ferrolb_crds::l2advertisement::L2AdvertisementSpec;
 use ferrolb_crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
@@ -19,10 +18,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use crate::ControlPlane;
-use crate::api_relay::ApiRelay;
-use crate::endpoint_slices::{self, Backend, CONTROLLER_MAX_PER_SLICE};
-use crate::netlab::Lab;
-use crate::process::{Daemon, binary};
+use crate::infra::api_relay::ApiRelay;
+use crate::infra::netlab::Lab;
+use crate::infra::process::{Daemon, binary};
+use crate::objects::endpoint_slices::{self, Backend, CONTROLLER_MAX_PER_SLICE};
 
 /// What a world is made of.
 #[derive(Clone, Debug)]
@@ -324,6 +323,3 @@ pub fn lease_name(ip: &str) -> String {
         std::net::IpAddr::V6(v6) => format!("ferrolb-ip6-{:032x}", u128::from(v6)),
     }
 }
-
-/// How long the suites wait for an outcome before failing.
-pub const PATIENCE: Duration = Duration::from_secs(30);

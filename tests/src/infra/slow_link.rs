@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::api_relay::api_port;
+use crate::infra::api_relay::api_port;
 
 /// A running relay; dropping it closes every connection through it and removes its
 /// kubeconfig.

@@ -16,11 +16,11 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::kubectl::Outcome;
+use crate::infra::kubectl::Outcome;
+use crate::wait::{self, PATIENCE};
 use crate::{ControlPlane, Error, Kubectl};
 
 /// ferrolb's namespace in the suites.
@@ -31,7 +31,7 @@ pub const CONFIGURATION: &str = "ferrolb-validating-webhook-configuration";
 /// The `ferrolb-webhook` binary, built once per process with the caller's cargo, target dir
 /// and profile.
 pub fn webhook_binary() -> PathBuf {
-    crate::process::binary("ferrolb-webhook", "ferrolb-webhook")
+    crate::infra::process::binary("ferrolb-webhook", "ferrolb-webhook")
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -195,24 +195,28 @@ pub fn delete_pool(kubectl: &Kubectl, name: &str) {
 }
 
 /// Waits until the API server relays the webhook's own denial (see [`webhook_verdict`]), so
-/// the registration is in place and its CA trusted, or panics after 60s. The anchor pool is
-/// removed again, so the world holds only the pools its test writes.
+/// the registration is in place and its CA trusted, or panics after [`PATIENCE`]. The anchor
+/// pool is removed again, so the world holds only the pools its test writes.
 pub fn wait_until_answering(kubectl: &Kubectl, process: &WebhookProcess) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = webhook_verdict(kubectl);
-        if out.stderr.contains("overlaps with already defined CIDR") {
-            delete_pool(kubectl, PROBE_ANCHOR.0);
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the webhook did not answer within 60s; last kubectl error: {}\nwebhook log:\n{}",
-            out.stderr,
-            process.output()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let last_error = std::cell::RefCell::new(String::new());
+    wait::until_explained(
+        PATIENCE,
+        "the webhook to answer through the API server",
+        || {
+            let out = webhook_verdict(kubectl);
+            let answered = out.stderr.contains("overlaps with already defined CIDR");
+            *last_error.borrow_mut() = out.stderr;
+            answered.then_some(())
+        },
+        || {
+            format!(
+                "last kubectl error: {}\nwebhook log:\n{}",
+                last_error.borrow(),
+                process.output()
+            )
+        },
+    );
+    delete_pool(kubectl, PROBE_ANCHOR.0);
 }
 
 /// `kubectl apply -f -` of `yaml`, whatever its outcome.

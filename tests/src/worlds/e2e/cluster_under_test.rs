@@ -1,15 +1,15 @@
 //! The cluster an end-to-end suite runs against: by default a local control plane with
 //! ferrolb's operator run as a process; with `FERROLB_E2E_KUBECONFIG` set, an existing cluster
 //! where ferrolb is installed from its chart (the kind cluster of the CI workflow). Suites
-//! written against [`Cluster`] run unchanged on either.
+//! written against [`ClusterUnderTest`] run unchanged on either.
 
 use std::path::PathBuf;
 
-use crate::process::{Daemon, binary};
+use crate::infra::process::{Daemon, binary};
 use crate::{ControlPlane, Error, Kubectl};
 
 /// A cluster with ferrolb running in it.
-pub enum Cluster {
+pub enum ClusterUnderTest {
     Local {
         control_plane: ControlPlane,
         _operator: Daemon,
@@ -19,11 +19,11 @@ pub enum Cluster {
     },
 }
 
-impl Cluster {
+impl ClusterUnderTest {
     /// The cluster named by `FERROLB_E2E_KUBECONFIG`, or a new local one.
     pub fn acquire() -> Result<Self, Error> {
         if let Some(path) = std::env::var_os("FERROLB_E2E_KUBECONFIG") {
-            return Ok(Cluster::External {
+            return Ok(ClusterUnderTest::External {
                 kubeconfig: PathBuf::from(path),
             });
         }
@@ -36,10 +36,10 @@ impl Cluster {
         let operator = Daemon::spawn(
             "operator",
             &binary("ferrolb-operator", "ferrolb-operator"),
-            &["--metrics-addr", "127.0.0.1:0"],
+            &["--metrics-address", "127.0.0.1:0"],
             &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
         )?;
-        Ok(Cluster::Local {
+        Ok(ClusterUnderTest::Local {
             control_plane,
             _operator: operator,
         })
@@ -47,8 +47,8 @@ impl Cluster {
 
     pub fn kubeconfig(&self) -> PathBuf {
         match self {
-            Cluster::Local { control_plane, .. } => control_plane.kubeconfig.clone(),
-            Cluster::External { kubeconfig } => kubeconfig.clone(),
+            ClusterUnderTest::Local { control_plane, .. } => control_plane.kubeconfig.clone(),
+            ClusterUnderTest::External { kubeconfig } => kubeconfig.clone(),
         }
     }
 
@@ -58,6 +58,6 @@ impl Cluster {
 
     /// Whether ferrolb's admission webhook guards this cluster (installed by the chart).
     pub fn has_webhook(&self) -> bool {
-        matches!(self, Cluster::External { .. })
+        matches!(self, Self::External { .. })
     }
 }

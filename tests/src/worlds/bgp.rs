@@ -1,6 +1,6 @@
 //! The BGP suites' world: the Layer 2 world's lab, control plane objects and speakers (see
-//! [`crate::layer2`], without an L2Advertisement), plus a real router
-//! ([`crate::bgp_router`]) in the lab's client namespace peering with every node, and the
+//! [`crate::worlds::layer2`], without an L2Advertisement), plus a real router
+//! ([`crate::routers`]) in the lab's client namespace peering with every node, and the
 //! BGP objects the speakers act on: BGPPeers, BGPAdvertisements, Communities and Secrets,
 //! written into the world's own namespace from the YAML-shaped JSON a user would write.
 //!
@@ -8,7 +8,6 @@
 //! so a route to them exists only because a speaker advertised it.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BGPAdvertisement, Community, ServiceBGPStatus};
@@ -17,8 +16,8 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::bgp_router::{Neighbor, Router, RouterKind, RouterOptions};
-use crate::layer2::{Options, World};
+use crate::routers::{Neighbor, Router, RouterKind, RouterOptions};
+use crate::worlds::layer2::{Options, World};
 
 /// The router's AS and the nodes' AS of an eBGP world; iBGP worlds use the router's for both.
 pub const ROUTER_AS: u32 = 64512;
@@ -217,8 +216,12 @@ impl BgpWorld {
     pub async fn delete_service(&self, name: &str) {
         let dp = DeleteParams::default();
         self.api::<Service>().delete(name, &dp).await.unwrap();
-        let _ = crate::endpoint_slices::delete_all(&self.world.client, &self.world.namespace, name)
-            .await;
+        let _ = crate::objects::endpoint_slices::delete_all(
+            &self.world.client,
+            &self.world.namespace,
+            name,
+        )
+        .await;
     }
 
     pub async fn delete<K>(&self, name: &str)
@@ -269,11 +272,11 @@ impl BgpWorld {
     }
 
     /// Waits until every node's session to the router is established.
-    pub async fn wait_sessions(&self, timeout: Duration) {
+    pub async fn wait_sessions(&self) {
         let mut neighbors = self.node_ipv4s();
         if self.options.ipv6 {
             neighbors.extend(self.world.lab.nodes.iter().map(|n| IpAddr::from(n.ipv6)));
         }
-        self.router.wait_established(&neighbors, timeout).await;
+        self.router.wait_established(&neighbors).await;
     }
 }

@@ -122,7 +122,7 @@ impl RealCluster {
             .args(["-I", LAN, ip])
             .output()
             .expect("arping runs");
-        crate::netlab::parse_arping(&String::from_utf8_lossy(&out.stdout))
+        crate::infra::netlab::parse_arping(&String::from_utf8_lossy(&out.stdout))
     }
 
     /// Takes a node's link down (`up == false`) or up again, at the machine's end: the node
@@ -295,7 +295,7 @@ impl ArpWatch {
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(mac) = crate::netlab::parse_arping(&line).pop() {
+                    if let Some(mac) = crate::infra::netlab::parse_arping(&line).pop() {
                         sink.lock().expect("replies").push((Instant::now(), mac));
                     }
                 }

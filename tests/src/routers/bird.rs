@@ -16,8 +16,8 @@ use std::time::Duration;
 use super::{
     Family, Origin, RouteEntry, RouterOptions, SessionState, quoted, spawn_in, wait_ready,
 };
-use crate::netlab::Host;
-use crate::process::Daemon;
+use crate::infra::netlab::Host;
+use crate::infra::process::Daemon;
 
 /// A running BIRD's control socket and protocol names.
 pub(super) struct Bird {

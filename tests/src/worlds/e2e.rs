@@ -1,0 +1,8 @@
+//! The clusters of the end-to-end suites. [`cluster_under_test`] is the one `tests/tests/e2e.rs`
+//! runs on: a local control plane with the operator as a process, or an existing cluster named
+//! by `FERROLB_E2E_KUBECONFIG` (CI's kind cluster). [`real_cluster`] is the real cluster of
+//! `dev/cluster` (kubelets, containerd, the chart installed by helm), met from this machine as
+//! from a laptop on the nodes' LAN, for the `e2e_*` suites.
+
+pub mod cluster_under_test;
+pub mod real_cluster;
