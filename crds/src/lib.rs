@@ -3,16 +3,16 @@
 //! Every kind of MetalLB's API (group `metallb.io`) is a Rust type here, with the same field
 //! names, defaults and ranges, so a user's MetalLB YAML applies and reads back unchanged. The
 //! CustomResourceDefinitions are generated from these types ([`manifest`]) and checked in under
-//! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`annotations`] reads what
-//! a Service asks for; [`service_class`] decides which Services ferrolb serves;
-//! [`sharing_scope`] whether Services of different namespaces may share a pool's IP;
-//! [`pool_overlap`] which pool ranges share addresses, for the operator's report and the
-//! webhook's denials;
-//! [`rules`] holds the rules that need only the object, worded once for the webhook and the
-//! CRDs' CEL rules.
+//! `helm/ferrolb/crds/`. [`address`] parses pool entries into ranges; [`advertisement`] is
+//! what both kinds of advertisement target; [`annotations`] reads what a Service asks for;
+//! [`service_class`] decides which Services ferrolb serves; [`sharing_scope`] whether Services
+//! of different namespaces may share a pool's IP; [`pool_overlap`] which pool ranges share
+//! addresses, for the operator's report and the webhook's denials; [`rules`] holds the rules
+//! that need only the object, worded once for the webhook and the CRDs' CEL rules.
 //! Nothing here does I/O.
 
 pub mod address;
+pub mod advertisement;
 pub mod annotations;
 pub mod bfdprofile;
 pub mod bgpadvertisement;

@@ -9,6 +9,7 @@
 //! say too.
 
 use ferrolb_crds::address::{AddressRange, Family};
+use ferrolb_crds::advertisement::Targets;
 use ferrolb_crds::bgpadvertisement::BGPAdvertisementSpec;
 use ferrolb_crds::community_value::{CommunityValue, looks_like_value};
 use ferrolb_crds::rules::advertisement::{
@@ -20,14 +21,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::{Verdict, describe, no_duplicates, require_namespace, valid_selectors};
 use crate::snapshot::Cluster;
-
-/// What both kinds of advertisement select.
-struct Targets<'a> {
-    pools: &'a [String],
-    pool_selectors: &'a [LabelSelector],
-    node_selectors: &'a [LabelSelector],
-    service_selectors: &'a [LabelSelector],
-}
 
 /// The rules L2 and BGP advertisements share: namespace, pool references, selectors.
 fn shared_rules(
@@ -65,12 +58,7 @@ pub fn validate_l2(ad: &L2Advertisement, cluster: &Cluster) -> Verdict {
         cluster,
         &object,
         ad.metadata.namespace.as_deref(),
-        Targets {
-            pools: &spec.ip_address_pools,
-            pool_selectors: &spec.ip_address_pool_selectors,
-            node_selectors: &spec.node_selectors,
-            service_selectors: &spec.service_selectors,
-        },
+        spec.targets(),
     );
     let preferences: Vec<_> = spec
         .preferred_node_selectors
@@ -99,12 +87,7 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
         cluster,
         &object,
         ad.metadata.namespace.as_deref(),
-        Targets {
-            pools: &spec.ip_address_pools,
-            pool_selectors: &spec.ip_address_pool_selectors,
-            node_selectors: &spec.node_selectors,
-            service_selectors: &spec.service_selectors,
-        },
+        spec.targets(),
     );
 
     let peers: Vec<String> = spec.peers.iter().map(|p| format!("{p:?}")).collect();
@@ -218,15 +201,8 @@ fn same_prefixes(a: &BGPAdvertisementSpec, b: &BGPAdvertisementSpec, pool: &IPAd
 /// Whether an advertisement applies to a pool: by name, by selector, or because it names no
 /// pool at all (then it applies to every pool).
 pub fn selects(spec: &BGPAdvertisementSpec, pool: &IPAddressPool) -> bool {
-    if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
-        return true;
-    }
     let labels = pool.metadata.labels.clone().unwrap_or_default();
-    spec.ip_address_pools.iter().any(|n| n == pool.name())
-        || spec
-            .ip_address_pool_selectors
-            .iter()
-            .any(|s| ferrolb_crds::selector::matches(s, &labels))
+    spec.targets().selects_pool(pool.name(), &labels)
 }
 
 /// The entries of `pool` whose widest prefix is more specific than the advertisement's
