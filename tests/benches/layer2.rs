@@ -1,8 +1,8 @@
 //! Benchmarks of the Layer 2 speaker in the network-namespace lab. They print figures and
-//! assert nothing about timing; run them one at a time:
+//! assert nothing about timing; the parts run one after the other:
 //!
 //! ```sh
-//! cargo test -p ferrolb-tests --test layer2_bench -- --ignored --nocapture --test-threads 1
+//! cargo bench -p ferrolb-tests --bench layer2     # one part alone: -- failover | arp | steady
 //! ```
 //!
 //! The client measures with `ferrolb-l2-probe` (a speaker crate binary sending ARP requests
@@ -172,8 +172,6 @@ fn stable_options() -> Options {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: run with --ignored --nocapture"]
 async fn failover_seen_by_the_client_after_sigkill_and_sigterm() {
     let mut world = world_answering(stable_options()).await;
     for (graceful, name) in [
@@ -193,8 +191,6 @@ async fn failover_seen_by_the_client_after_sigkill_and_sigterm() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: run with --ignored --nocapture"]
 async fn arp_reply_latency_at_1000_requests_per_second() {
     let world = world_answering(stable_options()).await;
     // The takeover's gratuitous ARP rounds are over by now.
@@ -271,8 +267,6 @@ fn thousand_ips() -> Vec<String> {
     ips
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: run with --ignored --nocapture"]
 async fn api_writes_and_memory_with_1000_ips_on_3_nodes() {
     let world = World::start(Options {
         pool: vec![
@@ -322,5 +316,23 @@ async fn api_writes_and_memory_with_1000_ips_on_3_nodes() {
             "RSS of the speaker of {name} with 1000 IPs: {:.1} MiB",
             rss_kib(pid) as f64 / 1024.0
         );
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| part.contains(p.as_str()));
+    if wanted("failover") {
+        failover_seen_by_the_client_after_sigkill_and_sigterm().await;
+    }
+    if wanted("arp") {
+        arp_reply_latency_at_1000_requests_per_second().await;
+    }
+    if wanted("steady") {
+        api_writes_and_memory_with_1000_ips_on_3_nodes().await;
     }
 }
