@@ -273,34 +273,4 @@ impl Elector {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn secs(s: u64) -> Duration {
-        Duration::from_secs(s)
-    }
-
-    #[test]
-    fn each_call_takes_at_most_half_the_renew_deadline() {
-        let t = Timings::new(secs(15), secs(10), secs(2)).unwrap();
-        assert_eq!(t.call_timeout, secs(5));
-        let t = Timings::new(secs(4), secs(3), secs(1)).unwrap();
-        assert_eq!(t.call_timeout, Duration::from_millis(1500));
-        assert!(t.call_timeout * 2 <= t.renew_deadline);
-        let t = Timings::new(secs(60), secs(40), secs(5)).unwrap();
-        assert_eq!(t.call_timeout, secs(5));
-    }
-
-    #[test]
-    fn a_renew_deadline_not_shorter_than_the_lease_is_refused() {
-        assert_eq!(
-            Timings::new(secs(10), secs(10), secs(2)).unwrap_err(),
-            "the renew deadline (10s) must be longer than zero and shorter than the lease duration (10s)"
-        );
-        assert!(Timings::new(secs(10), secs(0), secs(2)).is_err());
-        assert_eq!(
-            Timings::new(secs(15), secs(10), secs(10)).unwrap_err(),
-            "the retry period (10s) must be longer than zero and shorter than the renew deadline (10s)"
-        );
-    }
-}
+mod tests;
