@@ -15,13 +15,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::election::candidates::Interfaces;
 use crate::election::usable::Usable;
-use crate::link::{Link, read_links, suitable};
+use crate::link::{Link, read_links, suitable, suitable_for};
 use crate::metrics::Metrics;
+use crate::packet::ETHERTYPE_ARP;
 use crate::packet::{Mac, ndp};
 use crate::responder::{self, Outcome, Table, announced_on};
-use crate::socket::{ETH_P_ARP, LinkChanges, PacketSocket};
+use crate::socket::{LinkChanges, PacketSocket};
 
 /// How gratuitous announcements are repeated after taking an IP.
 #[derive(Clone, Copy, Debug)]
@@ -50,11 +50,7 @@ pub struct Shared {
 
 /// Whether `link` needs a task for `table`: it is suitable by default, or named for an IP.
 fn wanted(link: &Link, table: &Table) -> bool {
-    suitable(link, None)
-        || table.values().any(|i| match i {
-            Interfaces::Any => false,
-            Interfaces::Named(names) => suitable(link, Some(&|n: &str| names.contains(n))),
-        })
+    suitable(link, None) || table.values().any(|allowed| suitable_for(link, allowed))
 }
 
 /// Keeps one task per wanted interface, re-reading the links on every netlink notification
@@ -122,7 +118,7 @@ async fn serve_link(link: Link, shared: Shared) {
 }
 
 async fn serve_link_inner(link: &Link, shared: Shared) -> std::io::Result<()> {
-    let arp = PacketSocket::open(link.index, ETH_P_ARP)?;
+    let arp = PacketSocket::open(link.index, ETHERTYPE_ARP)?;
     let nd = PacketSocket::open_neighbor_discovery(link.index)?;
     let groups = UdpSocket::bind("[::]:0").ok();
     let mut joined: BTreeSet<Ipv6Addr> = BTreeSet::new();

@@ -3,11 +3,13 @@
 //! [`suitable`] is the pure filter: an interface named by the advertisement is always used
 //! when it is up; otherwise an interface must be up, broadcast-capable, ARP-enabled, not
 //! enslaved to a bond or bridge, and not match the default exclusion list of virtual and
-//! container interfaces. [`read_links`] reads the current interfaces from sysfs; the netlink
+//! container interfaces; [`suitable_for`] applies it to what an IP's advertisements allow.
+//! [`read_links`] reads the current interfaces from sysfs; the netlink
 //! watch in [`crate::socket`] says when to read them again.
 
 use std::path::Path;
 
+use crate::election::candidates::Interfaces;
 use crate::packet::Mac;
 
 /// Name prefixes of interfaces never used unless an advertisement names them: loopback,
@@ -71,6 +73,15 @@ pub fn suitable(link: &Link, named: Option<&dyn Fn(&str) -> bool>) -> bool {
         && link.flags & (IFF_NOARP | IFF_SLAVE) == 0
         && !link.enslaved
         && !EXCLUDED_PREFIXES.iter().any(|p| link.name.starts_with(p))
+}
+
+/// Whether `link` may carry an IP whose advertisements allow `allowed`: by the default rules
+/// when they name no interface, by name (and up) when they do.
+pub fn suitable_for(link: &Link, allowed: &Interfaces) -> bool {
+    match allowed {
+        Interfaces::Any => suitable(link, None),
+        Interfaces::Named(names) => suitable(link, Some(&|n: &str| names.contains(n))),
+    }
 }
 
 /// Parses one interface from the contents of its sysfs files.
@@ -168,6 +179,17 @@ mod tests {
         assert!(!suitable(&link("eth0", ETHERNET_UP), Some(&named)));
         // Named or not, a down interface carries nothing.
         assert!(!suitable(&link("veth-lab", 0), Some(&named)));
+    }
+
+    #[test]
+    fn an_ip_allowed_anywhere_uses_the_default_rules_and_a_named_one_its_names() {
+        let lab = link("veth-lab", ETHERNET_UP);
+        let eth0 = link("eth0", ETHERNET_UP);
+        assert!(suitable_for(&eth0, &Interfaces::Any));
+        assert!(!suitable_for(&lab, &Interfaces::Any));
+        let named = Interfaces::Named(["veth-lab".to_owned()].into());
+        assert!(suitable_for(&lab, &named));
+        assert!(!suitable_for(&eth0, &named));
     }
 
     #[test]

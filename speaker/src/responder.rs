@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::election::candidates::Interfaces;
-use crate::link::{Link, suitable};
+use crate::link::{Link, suitable_for};
 use crate::packet::{Mac, arp, ndp};
 
 /// The IPs this node announces, with the interfaces each may be announced on.
@@ -14,11 +14,9 @@ pub type Table = BTreeMap<IpAddr, Interfaces>;
 
 /// Whether `ip` is announced on `link`.
 pub fn announced_on(table: &Table, ip: IpAddr, link: &Link) -> bool {
-    match table.get(&ip) {
-        None => false,
-        Some(Interfaces::Any) => suitable(link, None),
-        Some(Interfaces::Named(names)) => suitable(link, Some(&|n: &str| names.contains(n))),
-    }
+    table
+        .get(&ip)
+        .is_some_and(|allowed| suitable_for(link, allowed))
 }
 
 /// The outcome of one received frame.

@@ -13,10 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
 
-/// Ethertype of ARP, for the socket protocol.
-pub const ETH_P_ARP: u16 = 0x0806;
-/// Ethertype of IPv6, for the socket protocol.
-pub const ETH_P_IPV6: u16 = 0x86dd;
+use crate::packet::ETHERTYPE_IPV6;
 
 /// Accepts IPv6 frames whose next header is ICMPv6 (58) with type 135 or 136; drops the rest.
 /// Offsets are from the start of the Ethernet frame: ethertype at 12, next header at 20,
@@ -89,7 +86,7 @@ impl PacketSocket {
 
     /// Opens the IPv6 socket of interface `index`, filtered to Neighbor Discovery.
     pub fn open_neighbor_discovery(index: u32) -> io::Result<PacketSocket> {
-        let socket = PacketSocket::open(index, ETH_P_IPV6)?;
+        let socket = PacketSocket::open(index, ETHERTYPE_IPV6)?;
         let program = libc::sock_fprog {
             len: NEIGHBOR_DISCOVERY_FILTER.len() as u16,
             filter: NEIGHBOR_DISCOVERY_FILTER.as_ptr().cast_mut(),

@@ -24,10 +24,10 @@ use crate::election::lease_name;
 use crate::election::liveness::Liveness;
 use crate::election::usable::UsableHistory;
 use crate::lease::{LeaseBook, LeaseWriter};
-use crate::link::{Link, read_links, suitable};
+use crate::link::{Link, read_links, suitable_for};
 use crate::metrics::Metrics;
 use crate::responder::Table;
-use crate::status::{DesiredStatus, StatusWriter, publish_status};
+use crate::status::{DesiredStatus, StatusPublisher};
 use crate::{Error, publish_if_changed};
 use state::{Election, Touch};
 use tasks::LeaseEvent;
@@ -36,10 +36,7 @@ use tasks::LeaseEvent;
 fn interface_names(links: &[Link], interfaces: &Interfaces) -> Vec<String> {
     links
         .iter()
-        .filter(|l| match interfaces {
-            Interfaces::Any => suitable(l, None),
-            Interfaces::Named(names) => suitable(l, Some(&|n: &str| names.contains(n))),
-        })
+        .filter(|l| suitable_for(l, interfaces))
         .map(|l| l.name.clone())
         .collect()
 }
@@ -112,17 +109,13 @@ pub async fn run(
             tracing::error!("cannot follow the network interfaces: {e}");
         }
     });
-    let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
-    let status = tokio::spawn(publish_status(
-        StatusWriter::<ServiceL2Status>::new(
-            client.clone(),
-            &config.namespace,
-            &node,
-            config.api_timeout,
-        ),
+    let status = StatusPublisher::start::<ServiceL2Status>(
+        client.clone(),
+        &config.namespace,
+        &node,
+        config.api_timeout,
         cluster.services_store(),
-        status_rx,
-    ));
+    );
 
     let mut election = Election {
         config: config.clone(),
@@ -212,7 +205,7 @@ pub async fn run(
         }
         election.account(&plan.announce, &claims);
         let desired = desired_status(&plan.announce, &claims);
-        publish_if_changed(&status_tx, Arc::new(desired));
+        status.show(desired);
     }
 
     tracing::info!("shutting down: releasing every IP this node holds");
@@ -241,8 +234,7 @@ pub async fn run(
         .map(|(ip, _)| ip)
         .collect();
     election.release(&held).await;
-    drop(status_tx);
-    let _ = tokio::time::timeout(config.api_timeout * 3, status).await;
+    status.finish().await;
     let _ = bgp.await;
     lease_watch.abort();
     announcer.abort();

@@ -8,27 +8,26 @@
 //! dot), so a new owner overwrites the old owner's object instead of leaving a second one;
 //! ServiceBGPStatus objects add the node (`bgp-<namespace>.<name>.<node>`), since every
 //! advertising node has its own. A withdrawal deletes only the version this node wrote.
+//!
+//! [`StatusWriter`] makes the API calls for one kind; [`publish_status`] (started through
+//! [`StatusPublisher`]) keeps the objects in line with the [`DesiredStatus`] the Layer 2 loop
+//! or the BGP loop hands it, retrying failed writes, and withdraws everything on shutdown.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
+mod publisher;
+mod writer;
 
 use ferrolb_crds::servicestatus::{InterfaceInfo, ServiceBGPStatusStatus, ServiceL2StatusStatus};
 use ferrolb_crds::{ServiceBGPStatus, ServiceL2Status};
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::core::v1::Service as KubeService;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Client, Resource};
+use kube::Resource;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::watch;
 
-use crate::Error;
 use crate::model::ServiceKey;
+pub use publisher::{DesiredStatus, StatusPublisher, publish_status};
+pub use writer::StatusWriter;
+pub(crate) use writer::event_recorder;
 
-const FIELD_MANAGER: &str = "ferrolb-speaker";
 /// Labels of MetalLB's status objects.
 pub const NODE_LABEL: &str = "metallb.io/node";
 pub const SERVICE_NAME_LABEL: &str = "metallb.io/service-name";
@@ -125,241 +124,6 @@ impl StatusKind for ServiceBGPStatus {
 
     fn node(&self) -> Option<&str> {
         self.status.as_ref().map(|s| s.node.as_str())
-    }
-}
-
-/// Publishes status objects of kind `K` and events for this node.
-pub struct StatusWriter<K: StatusKind> {
-    api: Api<K>,
-    recorder: Recorder,
-    node: String,
-    timeout: Duration,
-    /// Services this node published, with the resourceVersion it wrote and the interfaces.
-    published: BTreeMap<ServiceKey, (String, Vec<String>)>,
-}
-
-/// The speaker's event recorder on `node`: events it publishes name `ferrolb-speaker` and the
-/// node as their reporter.
-pub(crate) fn event_recorder(client: Client, node: &str) -> Recorder {
-    Recorder::new(
-        client,
-        Reporter {
-            controller: "ferrolb-speaker".into(),
-            instance: Some(node.into()),
-        },
-    )
-}
-
-impl<K: StatusKind> StatusWriter<K> {
-    pub fn new(client: Client, namespace: &str, node: &str, timeout: Duration) -> Self {
-        StatusWriter {
-            api: Api::namespaced(client.clone(), namespace),
-            recorder: event_recorder(client, node),
-            node: node.into(),
-            timeout,
-            published: BTreeMap::new(),
-        }
-    }
-
-    async fn timed<T>(
-        &self,
-        what: &str,
-        call: impl Future<Output = kube::Result<T>>,
-    ) -> Result<T, Error> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Err(_) => Err(Error::Timeout {
-                what: what.to_owned(),
-                after: self.timeout,
-            }),
-            Ok(result) => result.map_err(|source| Error::Kube {
-                what: what.to_owned(),
-                source,
-            }),
-        }
-    }
-
-    /// Says this node announces `key` with `detail` (interfaces or peers), unless it already
-    /// said exactly that.
-    pub async fn publish(&mut self, key: &ServiceKey, detail: Vec<String>) -> Result<(), Error> {
-        if self.published.get(key).is_some_and(|(_, d)| *d == detail) {
-            return Ok(());
-        }
-        let name = K::object_name(key, &self.node);
-        let mut object = K::empty(&name);
-        object.meta_mut().labels = Some(BTreeMap::from([
-            (NODE_LABEL.into(), self.node.clone()),
-            (SERVICE_NAME_LABEL.into(), key.name.clone()),
-            (SERVICE_NAMESPACE_LABEL.into(), key.namespace.clone()),
-        ]));
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let what = format!("writing {} {name:?}", K::kind(&()));
-        self.timed(
-            &what,
-            self.api.patch(&name, &params, &Patch::Apply(&object)),
-        )
-        .await?;
-        object.set_status(&self.node, key, &detail);
-        let stored = self
-            .timed(
-                &what,
-                self.api
-                    .patch_status(&name, &params, &Patch::Apply(&object)),
-            )
-            .await?;
-        let version = stored.meta().resource_version.clone().unwrap_or_default();
-        self.published.insert(key.clone(), (version, detail));
-        Ok(())
-    }
-
-    /// Removes the status of `key` if it is still the version this node wrote.
-    pub async fn withdraw(&mut self, key: &ServiceKey) -> Result<(), Error> {
-        let Some((version, _)) = self.published.remove(key) else {
-            return Ok(());
-        };
-        let name = K::object_name(key, &self.node);
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                resource_version: Some(version),
-                uid: None,
-            }),
-            ..Default::default()
-        };
-        match self
-            .timed(
-                &format!("deleting {} {name:?}", K::kind(&())),
-                self.api.delete(&name, &params),
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            // Another node wrote it since, or it is gone already: nothing of ours to remove.
-            Err(Error::Kube {
-                source: kube::Error::Api(status),
-                ..
-            }) if status.code == 409 || status.code == 404 => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The Services this node has published a status for.
-    pub fn published(&self) -> impl Iterator<Item = &ServiceKey> {
-        self.published.keys()
-    }
-
-    /// Deletes status objects naming this node left by an earlier run.
-    pub async fn remove_leftovers(&mut self) -> Result<(), Error> {
-        let selector = format!("{NODE_LABEL}={}", self.node);
-        let list = self
-            .timed(
-                &format!("listing {} objects", K::kind(&())),
-                self.api.list(&ListParams::default().labels(&selector)),
-            )
-            .await?;
-        for object in list {
-            let named_here = object.node() == Some(self.node.as_str());
-            let name = object.meta().name.clone().unwrap_or_default();
-            if named_here && let Some(version) = object.meta().resource_version.clone() {
-                let params = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        resource_version: Some(version),
-                        uid: None,
-                    }),
-                    ..Default::default()
-                };
-                let _ = self
-                    .timed(
-                        &format!("deleting {} {name:?}", K::kind(&())),
-                        self.api.delete(&name, &params),
-                    )
-                    .await;
-            }
-        }
-        Ok(())
-    }
-
-    /// Records the `nodeAssigned` event on a Service.
-    pub async fn node_assigned(&self, service: &KubeService) -> Result<(), Error> {
-        let event = Event {
-            type_: EventType::Normal,
-            reason: "nodeAssigned".into(),
-            note: Some(format!(
-                "announcing from node \"{}\" with protocol \"{}\"",
-                self.node,
-                K::PROTOCOL
-            )),
-            action: "Announce".into(),
-            secondary: None,
-        };
-        let reference = service.object_ref(&());
-        self.timed(
-            "recording event nodeAssigned",
-            self.recorder.publish(&event, &reference),
-        )
-        .await
-    }
-}
-
-/// The status this node should show: each announced Service with its interfaces or peers.
-pub type DesiredStatus = BTreeMap<ServiceKey, Vec<String>>;
-
-/// Keeps the status objects of kind `K` and events in line with `desired`, retrying failed
-/// writes on the next change or every second.
-pub async fn publish_status<K: StatusKind>(
-    mut writer: StatusWriter<K>,
-    services: Store<KubeService>,
-    mut desired: watch::Receiver<Arc<DesiredStatus>>,
-) {
-    if let Err(e) = writer.remove_leftovers().await {
-        tracing::warn!("cannot remove leftover status objects: {e}");
-    }
-    let mut assigned: BTreeSet<ServiceKey> = BTreeSet::new();
-    loop {
-        let want = desired.borrow_and_update().clone();
-        let mut failed = false;
-        for (key, interfaces) in want.iter() {
-            if let Err(e) = writer.publish(key, interfaces.clone()).await {
-                tracing::warn!("{e}");
-                failed = true;
-                continue;
-            }
-            if assigned.insert(key.clone())
-                && let Some(service) =
-                    services.get(&ObjectRef::new(&key.name).within(&key.namespace))
-                && let Err(e) = writer.node_assigned(&service).await
-            {
-                tracing::warn!("{e}");
-            }
-        }
-        let gone: Vec<ServiceKey> = writer
-            .published()
-            .filter(|k| !want.contains_key(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            assigned.remove(&key);
-            if let Err(e) = writer.withdraw(&key).await {
-                tracing::warn!("{e}");
-            }
-        }
-        assigned.retain(|k| want.contains_key(k));
-        let wait = async {
-            if failed {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                Ok(())
-            } else {
-                desired.changed().await
-            }
-        };
-        if wait.await.is_err() {
-            break;
-        }
-    }
-    // The announcing loop is gone (shutdown): withdraw everything this node published.
-    let all: Vec<ServiceKey> = writer.published().cloned().collect();
-    for key in all {
-        if let Err(e) = writer.withdraw(&key).await {
-            tracing::warn!("{e}");
-        }
     }
 }
 

@@ -27,14 +27,13 @@ use std::time::Duration;
 use ferrolb_crds::ServiceBGPStatus;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use kube::Client;
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{Notify, oneshot};
 
 use crate::cluster::ClusterWatch;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{Node, Pool, Service};
-use crate::publish_if_changed;
-use crate::status::{DesiredStatus, StatusWriter, publish_status};
+use crate::status::{DesiredStatus, StatusPublisher};
 use connection::Routes;
 use passwords::{ApiSecrets, Passwords};
 use peer_events::PeerEvents;
@@ -117,17 +116,13 @@ pub async fn run(
         },
         &config.namespace,
     );
-    let (status_tx, status_rx) = watch::channel(Arc::new(DesiredStatus::new()));
-    let status = tokio::spawn(publish_status(
-        StatusWriter::<ServiceBGPStatus>::new(
-            client.clone(),
-            &config.namespace,
-            &node,
-            config.api_timeout,
-        ),
+    let status = StatusPublisher::start::<ServiceBGPStatus>(
+        client.clone(),
+        &config.namespace,
+        &node,
+        config.api_timeout,
         cluster.services_store(),
-        status_rx,
-    ));
+    );
     let mut reported = BTreeSet::new();
     let mut peer_events = PeerEvents::new(client.clone(), &node, config.api_timeout);
     let mut ticker = tokio::time::interval(REPLAN_EVERY);
@@ -186,7 +181,7 @@ pub async fn run(
             .map(|(service, peers)| (service, peers.into_iter().collect()))
             .collect();
         sessions.reconcile(usable, &routes).await;
-        publish_if_changed(&status_tx, Arc::new(desired));
+        status.show(desired);
         tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -196,6 +191,5 @@ pub async fn run(
     }
     tracing::info!("shutting down: withdrawing every BGP route");
     sessions.close_all().await;
-    drop(status_tx);
-    let _ = tokio::time::timeout(config.api_timeout * 3, status).await;
+    status.finish().await;
 }

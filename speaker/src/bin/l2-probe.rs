@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use ferrolb_speaker::link::read_links;
-use ferrolb_speaker::packet::{Mac, arp};
-use ferrolb_speaker::socket::{ETH_P_ARP, PacketSocket};
+use ferrolb_speaker::packet::{ETHERTYPE_ARP, Mac, arp};
+use ferrolb_speaker::socket::PacketSocket;
 
 #[derive(Parser)]
 struct Args {
@@ -46,7 +46,7 @@ async fn main() -> std::io::Result<()> {
         .into_iter()
         .find(|l| l.name == args.interface)
         .ok_or_else(|| std::io::Error::other(format!("no interface {:?}", args.interface)))?;
-    let socket = Arc::new(PacketSocket::open(link.index, ETH_P_ARP)?);
+    let socket = Arc::new(PacketSocket::open(link.index, ETHERTYPE_ARP)?);
     let request = arp::build(
         Mac::BROADCAST,
         &arp::Arp {

@@ -50,9 +50,9 @@ impl std::str::FromStr for Mac {
     }
 }
 
-/// Ethertype of ARP.
+/// Ethertype of ARP, in frames and as the protocol of the ARP packet socket.
 pub const ETHERTYPE_ARP: u16 = 0x0806;
-/// Ethertype of IPv6.
+/// Ethertype of IPv6, in frames and as the protocol of the Neighbor Discovery socket.
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// Length of an Ethernet II header.
 pub const ETHERNET_HEADER: usize = 14;
