@@ -92,6 +92,9 @@ pub struct Elector {
     /// The resourceVersion last seen and when this replica saw it change.
     observed: Option<(String, Instant)>,
     fence: Arc<Fence>,
+    /// When an attempt last read or wrote the Lease, and who hears whether that is recent.
+    last_answer: Option<Instant>,
+    leader_known: Option<Box<dyn Fn(bool) + Send + Sync>>,
 }
 
 enum Attempt {
@@ -110,6 +113,27 @@ impl Elector {
             fence: Fence::new(timings.renew_deadline),
             timings,
             observed: None,
+            last_answer: None,
+            leader_known: None,
+        }
+    }
+
+    /// Tells `report`, after each attempt, whether this replica knows who leads: whether the
+    /// API server answered one of its Lease reads or writes within the last lease duration.
+    pub fn reporting_leader_known(mut self, report: impl Fn(bool) + Send + Sync + 'static) -> Self {
+        self.leader_known = Some(Box::new(report));
+        self
+    }
+
+    fn report_answer(&mut self, answered: bool) {
+        if answered {
+            self.last_answer = Some(Instant::now());
+        }
+        let known = self
+            .last_answer
+            .is_some_and(|at| at.elapsed() < self.timings.lease_duration);
+        if let Some(report) = &self.leader_known {
+            report(known);
         }
     }
 
@@ -137,10 +161,15 @@ impl Elector {
             match attempt.await {
                 Attempt::Leading(sent) => {
                     self.fence.renewed(sent);
+                    self.report_answer(true);
                 }
-                Attempt::Following => self.fence.end(),
+                Attempt::Following => {
+                    self.fence.end();
+                    self.report_answer(true);
+                }
                 Attempt::Failed(why) => {
-                    tracing::warn!(lease = %self.name, "leader election: {why}")
+                    tracing::warn!(lease = %self.name, "leader election: {why}");
+                    self.report_answer(false);
                 }
             }
             let lead = self.fence.leading();

@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use ferrolb_endpoint::MetricsEndpoint;
+use ferrolb_endpoint::metrics::{MetricsFlags, serve_health};
 use ferrolb_operator::controller::{self, Settings};
 use ferrolb_operator::election::{Elector, Timings};
-use ferrolb_operator::metrics::{self, Metrics};
+use ferrolb_operator::metrics::Metrics;
 use ferrolb_operator::{Error, Result};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
@@ -30,9 +32,14 @@ struct Args {
     /// Serve only Services with this spec.loadBalancerClass; empty serves those without one.
     #[arg(long, env = "FERROLB_LB_CLASS", default_value = "")]
     lb_class: String,
-    /// Address of /metrics, /healthz and /readyz (`--metrics-addr` is the same flag).
+    /// Address of /metrics (`--metrics-addr` is the same flag).
     #[arg(long, alias = "metrics-addr", default_value = "0.0.0.0:7472")]
     metrics_address: SocketAddr,
+    #[command(flatten)]
+    metrics: MetricsFlags,
+    /// Address of the plain HTTP probes /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:7473")]
+    health_address: SocketAddr,
     /// Name of the leader election Lease.
     #[arg(long, default_value = "ferrolb-operator")]
     lease_name: String,
@@ -109,12 +116,7 @@ async fn operate(args: Args) -> Result<()> {
             .unwrap_or_else(|_| format!("ferrolb-operator-{}", std::process::id()))
     });
     let metrics = Metrics::new();
-    let server = metrics::serve(args.metrics_address, metrics.clone());
-    tokio::spawn(async move {
-        if let Err(e) = server.await {
-            tracing::error!("{e}");
-        }
-    });
+    serve_endpoints(&args, &identity, client.clone(), metrics.clone());
 
     let (stop_tx, stop) = watch::channel(false);
     let (leading_tx, leading) = watch::channel(None);
@@ -123,7 +125,11 @@ async fn operate(args: Args) -> Result<()> {
         &args.lease_name,
         &identity,
         timings,
-    );
+    )
+    .reporting_leader_known({
+        let metrics = metrics.clone();
+        move |known| metrics.set_leader_known(known)
+    });
     let election = tokio::spawn(elector.run(leading_tx, stop.clone()));
     let settings = Settings {
         namespace: args.namespace.clone(),
@@ -144,6 +150,36 @@ async fn operate(args: Args) -> Result<()> {
     let _ = work.await;
     let _ = election.await;
     Ok(())
+}
+
+/// `/metrics` (HTTPS for authorized scrapers unless plain HTTP is asked for) and the probes,
+/// each in its own task; a port that cannot be bound is logged, and the operator goes on.
+fn serve_endpoints(
+    args: &Args,
+    identity: &str,
+    client: kube::Client,
+    metrics: std::sync::Arc<Metrics>,
+) {
+    let endpoint = MetricsEndpoint {
+        address: args.metrics_address,
+        scheme: args
+            .metrics
+            .scheme(vec![identity.to_string(), "localhost".to_string()]),
+    };
+    let render_from = metrics.clone();
+    let render = std::sync::Arc::new(move || render_from.render());
+    tokio::spawn(async move {
+        if let Err(e) = endpoint.serve(client, render).await {
+            tracing::error!("metrics endpoint: {e}");
+        }
+    });
+    let readiness = metrics.readiness();
+    let health = args.health_address;
+    tokio::spawn(async move {
+        if let Err(e) = serve_health(health, readiness).await {
+            tracing::error!("health endpoint: {e}");
+        }
+    });
 }
 
 async fn shutdown_signal() {

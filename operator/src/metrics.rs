@@ -1,15 +1,12 @@
 //! The operator's metrics (MetalLB's allocator gauges per pool, plus reconcile counts and
-//! errors) and its HTTP endpoints: `/metrics` in Prometheus text format, `/healthz`, and
-//! `/readyz`, ready once the caches are filled.
+//! errors), rendered for the `/metrics` endpoint of `ferrolb-endpoint`, and its readiness:
+//! ready once the caches are filled and the replica knows who leads (it has read or written
+//! the leader Lease within a lease duration).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
+use ferrolb_endpoint::metrics::Readiness;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -22,6 +19,8 @@ use crate::allocator::PoolUsage;
 pub struct PoolLabel {
     pub pool: String,
 }
+
+const NOT_FILLED: &str = "the caches are not filled yet";
 
 type PoolGauge = Family<PoolLabel, Gauge<f64, AtomicU64>>;
 
@@ -41,12 +40,17 @@ pub struct Metrics {
     pub write_errors: Counter,
     /// 1 while this replica leads.
     pub leader: Gauge,
-    ready: AtomicBool,
+    caches_filled: AtomicBool,
+    leader_known: AtomicBool,
+    readiness: Option<Readiness>,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
-        let mut m = Metrics::default();
+        let mut m = Metrics {
+            readiness: Some(Readiness::new(NOT_FILLED)),
+            ..Metrics::default()
+        };
         let gauges = [
             (
                 "metallb_allocator_addresses_total",
@@ -129,8 +133,36 @@ impl Metrics {
         }
     }
 
+    /// The caches hold their first listing.
     pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::Relaxed);
+        self.caches_filled.store(true, Ordering::Relaxed);
+        self.update_readiness();
+    }
+
+    /// Whether this replica knows who leads (its last Lease read or write succeeded recently).
+    pub fn set_leader_known(&self, known: bool) {
+        self.leader_known.store(known, Ordering::Relaxed);
+        self.update_readiness();
+    }
+
+    /// What `/readyz` reports.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness
+            .clone()
+            .expect("Metrics::new sets the readiness")
+    }
+
+    fn update_readiness(&self) {
+        let state = if !self.caches_filled.load(Ordering::Relaxed) {
+            Err(NOT_FILLED.to_string())
+        } else if !self.leader_known.load(Ordering::Relaxed) {
+            Err("the leader is not known: the leader Lease could not be read lately".to_string())
+        } else {
+            Ok(())
+        };
+        if let Some(readiness) = &self.readiness {
+            readiness.set(state);
+        }
     }
 
     /// The metrics in Prometheus text format.
@@ -142,28 +174,20 @@ impl Metrics {
     }
 }
 
-/// Serves `/metrics`, `/healthz` and `/readyz` until the process ends.
-pub async fn serve(address: SocketAddr, metrics: Arc<Metrics>) -> crate::Result<()> {
-    let app = Router::new()
-        .route(
-            "/metrics",
-            get(|State(m): State<Arc<Metrics>>| async move { m.render() }),
-        )
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(|State(m): State<Arc<Metrics>>| async move {
-                if m.ready.load(Ordering::Relaxed) {
-                    (StatusCode::OK, "ok")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "caches are not filled yet")
-                }
-            }),
-        )
-        .with_state(metrics);
-    let failed = |source| crate::Error::Metrics { address, source };
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(failed)?;
-    axum::serve(listener, app).await.map_err(failed)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_only_once_the_caches_are_filled_and_the_leader_is_known() {
+        let metrics = Metrics::new();
+        let readiness = metrics.readiness();
+        assert!(!readiness.is_ready());
+        metrics.set_leader_known(true);
+        assert!(!readiness.is_ready(), "caches still empty");
+        metrics.set_ready();
+        assert!(readiness.is_ready());
+        metrics.set_leader_known(false);
+        assert!(!readiness.is_ready(), "the Lease cannot be read");
+    }
 }

@@ -140,6 +140,52 @@ async fn vacating_clears_only_a_lease_this_replica_holds() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_leader_is_known_while_the_lease_answers_and_unknown_a_lease_duration_after_it_stopped()
+{
+    let (elector, mut server) = elector("replica-b");
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<(Instant, bool)>::new()));
+    let elector = elector.reporting_leader_known({
+        let reports = reports.clone();
+        move |known| reports.lock().unwrap().push((Instant::now(), known))
+    });
+    let (stop_tx, stop) = watch::channel(false);
+    let (leading_tx, _leading) = watch::channel(None);
+    let run = tokio::spawn(elector.run(leading_tx, stop));
+
+    answer(&mut server, Method::GET, LEASE, |_| {
+        respond(200, held_by("replica-a", "7"))
+    })
+    .await;
+    let failing = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcd is down", "code": 500});
+    while !reports.lock().unwrap().iter().any(|(_, known)| !known) {
+        answer(&mut server, Method::GET, LEASE, |_| {
+            respond(500, failing.clone())
+        })
+        .await;
+        tokio::task::yield_now().await;
+    }
+    let reports = reports.lock().unwrap().clone();
+    assert_eq!(reports[0].1, true, "a Lease read tells who leads");
+    let first_unknown = reports.iter().find(|(_, known)| !known).unwrap().0;
+    let unknown_after = first_unknown - reports[0].0;
+    assert!(
+        unknown_after >= Timings::default().lease_duration,
+        "unknown after only {unknown_after:?}"
+    );
+    assert!(
+        reports.iter().take_while(|(_, known)| *known).count() > 1,
+        "failed reads within the lease duration keep the leader known"
+    );
+
+    let _ = stop_tx.send(true);
+    answer(&mut server, Method::GET, LEASE, |_| {
+        respond(200, held_by("replica-a", "8"))
+    })
+    .await;
+    run.await.unwrap();
+}
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
