@@ -166,7 +166,7 @@ async fn the_leader_is_known_while_the_lease_answers_and_unknown_a_lease_duratio
         tokio::task::yield_now().await;
     }
     let reports = reports.lock().unwrap().clone();
-    assert_eq!(reports[0].1, true, "a Lease read tells who leads");
+    assert!(reports[0].1, "a Lease read tells who leads");
     let first_unknown = reports.iter().find(|(_, known)| !known).unwrap().0;
     let unknown_after = first_unknown - reports[0].0;
     assert!(
