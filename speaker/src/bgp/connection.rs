@@ -7,16 +7,19 @@
 //! Adj-RIB-Out turns the difference into packed UPDATEs. Stopping withdraws every route
 //! first, then closes the session with a Cease NOTIFICATION, so the peer moves traffic away
 //! before the connection goes.
+//!
+//! What the session is configured with (TTL, router ID, graceful restart, timers, next hops)
+//! is decided by [`super::session_params`]; this task only applies it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrolb_bgp::{
-    Action, AdjRibOut, Decoder, Event, Message, Prefix, Route, Session, SessionConfig, State,
-    Timer, UpdateContext, encode,
+    Action, AdjRibOut, Decoder, Event, Message, Prefix, Route, Session, State, Timer,
+    UpdateContext, encode,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,9 +28,9 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::next_hop;
 use super::peers::PeerSession;
 use super::transport::{self, Dial};
+use super::{next_hop, session_params};
 use crate::metrics::{Metrics, PeerLabel};
 use crate::publish_if_changed;
 
@@ -84,15 +87,6 @@ impl SessionHandle {
     }
 }
 
-/// A router ID for a session without one configured and without an IPv4 address towards
-/// the peer: a stable value derived from the node name.
-fn router_id_for(node: &str) -> Ipv4Addr {
-    let hash = node.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    Ipv4Addr::from(hash | 0x0100_0000)
-}
-
 type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TcpStream>> + Send>>;
 
 struct Connection {
@@ -121,44 +115,15 @@ impl Connection {
         node: &str,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let ttl = if session.ibgp() {
-            64
-        } else if session.ebgp_multihop {
-            255
-        } else {
-            1
-        };
-        let router_id = session
-            .router_id
-            .or_else(|| match session.source {
-                Some(IpAddr::V4(v4)) => Some(v4),
-                _ => transport::local_ipv4_towards(session.address),
-            })
-            .unwrap_or_else(|| router_id_for(node));
-        let fsm = Session::new(SessionConfig {
-            local_as: session.local_as,
-            peer_as: session.peer_as,
-            router_id,
-            hold_time: session.hold_time,
-            keepalive_time: session.keepalive_time,
-            connect_retry: Duration::from_secs(1).min(session.connect_time),
-            max_connect_retry: session.connect_time,
-            families: session.families.clone(),
-            graceful_restart: session.graceful_restart.then_some(Duration::from_secs(120)),
-        });
+        let router_id = session_params::router_id(session, node, transport::local_ipv4_towards);
+        let fsm = Session::new(session_params::session_config(session, router_id));
         let label = PeerLabel {
             peer: session.label(),
         };
         metrics.bgp.session_up.get_or_create(&label).set(0);
         Connection {
             fsm,
-            dial: Dial {
-                peer: SocketAddr::new(session.address, session.port),
-                source: session.source,
-                password,
-                ttl,
-                timeout: session.connect_time.max(Duration::from_secs(3)),
-            },
+            dial: session_params::dial(session, password),
             label,
             peer_name: session.name.clone(),
             local_as: session.local_as,
@@ -308,17 +273,11 @@ impl Connection {
                     peer_as = negotiated.peer_as, hold = ?negotiated.hold_time,
                     "session established"
                 );
-                let (next_hop_v4, next_hop_v6) = match self.local.map(|l| l.ip()) {
-                    Some(IpAddr::V4(v4)) => {
-                        let peer = match self.dial.peer.ip() {
-                            IpAddr::V4(peer) => peer,
-                            IpAddr::V6(_) => v4,
-                        };
-                        (Some(v4), next_hop::for_ipv4_session(v4, peer))
-                    }
-                    Some(IpAddr::V6(v6)) => (None, Some(v6)),
-                    None => (None, None),
-                };
+                let (next_hop_v4, next_hop_v6) = session_params::next_hops(
+                    self.local.map(|l| l.ip()),
+                    self.dial.peer.ip(),
+                    next_hop::for_ipv4_session,
+                );
                 self.context = Some(UpdateContext {
                     local_as: self.local_as,
                     ibgp: negotiated.ibgp,

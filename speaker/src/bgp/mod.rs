@@ -5,7 +5,7 @@
 //! The pure core decides: [`peers`] turns BGPPeers into this node's sessions, [`plan`] turns
 //! Services, pools, BGPAdvertisements and Community aliases into the routes of each peer.
 //! The edge carries it out: [`run`] re-plans on every cluster change, [`sessions`] keeps one
-//! [`connection`] task per peer, [`transport`] opens TCP connections with MD5 and the right
+//! [`connection`] task per peer (configured by the rules of [`session_params`]), [`transport`] opens TCP connections with MD5 and the right
 //! TTL, [`passwords`] reads password Secrets, [`peer_events`] records on a BGPPeer why its
 //! password keeps its session closed, and the status writer of [`crate::status`] publishes a
 //! ServiceBGPStatus per advertised Service. The wire protocol and the session
@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod peer_events;
 pub mod peers;
 pub mod plan;
+pub mod session_params;
 pub mod sessions;
 pub mod transport;
 
@@ -35,10 +36,10 @@ use crate::metrics::Metrics;
 use crate::model::{Node, Pool, Service};
 use crate::status::{DesiredStatus, StatusPublisher};
 use connection::Routes;
-use passwords::{ApiSecrets, Passwords};
+use passwords::{ApiSecrets, Passwords, SecretReader};
 use peer_events::PeerEvents;
 use peers::PeerSession;
-use plan::{Advertisement, Plan};
+use plan::{Advertisement, RoutePlan};
 use sessions::Sessions;
 
 /// How often the plan is made again without a cluster change, so passwords read from
@@ -46,7 +47,7 @@ use sessions::Sessions;
 const REPLAN_EVERY: Duration = Duration::from_secs(5);
 
 /// What BGP mode reads from the cluster for one node, reduced to the pure model.
-struct View {
+struct BgpInputs {
     node: Node,
     services: Vec<Service>,
     pools: Vec<Pool>,
@@ -57,7 +58,7 @@ struct View {
 
 impl ClusterWatch {
     /// The view of `node_name`, or `None` while its Node object is unknown.
-    fn bgp_view(&self, node_name: &str) -> Option<View> {
+    fn bgp_inputs(&self, node_name: &str) -> Option<BgpInputs> {
         let (nodes, services, pools) = self.snapshot();
         let node = nodes.into_iter().find(|n| n.name == node_name)?;
         let communities: Vec<_> = self
@@ -66,7 +67,7 @@ impl ClusterWatch {
             .iter()
             .map(|c| (**c).clone())
             .collect();
-        Some(View {
+        Some(BgpInputs {
             node,
             services,
             pools,
@@ -96,80 +97,86 @@ fn report(problems: Vec<String>, reported: &mut BTreeSet<String>) {
     *reported = current;
 }
 
-/// Runs BGP mode for `config.node_name`, once `cluster` holds its first listings, until
-/// `stop` fires, then withdraws every route, closes every session and removes this node's
-/// ServiceBGPStatus objects.
-pub async fn run(
-    client: Client,
-    config: Config,
-    cluster: Arc<ClusterWatch>,
-    wake: Arc<Notify>,
-    metrics: Arc<Metrics>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let node = config.node_name.clone();
-    let mut sessions = Sessions::new(&node, metrics);
-    let mut passwords = Passwords::new(
-        ApiSecrets {
-            client: client.clone(),
-            timeout: config.api_timeout,
-        },
-        &config.namespace,
-    );
-    let status = StatusPublisher::start::<ServiceBGPStatus>(
-        client.clone(),
-        &config.namespace,
-        &node,
-        config.api_timeout,
-        cluster.services_store(),
-    );
-    let mut reported = BTreeSet::new();
-    let mut peer_events = PeerEvents::new(client.clone(), &node, config.api_timeout);
-    let mut ticker = tokio::time::interval(REPLAN_EVERY);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let view = cluster.bgp_view(&node);
-        let (wanted, problems) = match &view {
-            Some(view) => peers::sessions_for(&view.node, &view.peers),
-            None => Default::default(),
-        };
-        let mut problems: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-        // Only the sessions that can be opened get routes and appear in status.
-        let mut usable = BTreeMap::new();
-        let mut password_problems = BTreeMap::new();
-        for (name, session) in wanted {
-            let resolved = passwords.resolve(&session).await;
-            problems.extend(resolved.warning);
-            match resolved.password {
-                Ok(password) => {
-                    usable.insert(name, (session, password));
-                }
-                Err(problem) => {
-                    problems.push(problem.clone());
-                    password_problems.insert(name, problem);
-                }
+/// The sessions this node can open, each with its password, and what keeps the others
+/// closed.
+struct ResolvedSessions {
+    usable: BTreeMap<String, (PeerSession, Option<String>)>,
+    /// Peer name to the password problem that keeps its session closed.
+    password_problems: BTreeMap<String, String>,
+    /// Every problem worth a log line, fatal or not.
+    problems: Vec<String>,
+}
+
+/// Resolves the password of each `wanted` session: only the sessions that can be opened get
+/// routes and appear in status.
+async fn resolve_passwords<R: SecretReader>(
+    passwords: &mut Passwords<R>,
+    wanted: BTreeMap<String, PeerSession>,
+) -> ResolvedSessions {
+    let mut resolved = ResolvedSessions {
+        usable: BTreeMap::new(),
+        password_problems: BTreeMap::new(),
+        problems: Vec::new(),
+    };
+    for (name, session) in wanted {
+        let password = passwords.resolve(&session).await;
+        resolved.problems.extend(password.warning);
+        match password.password {
+            Ok(password) => {
+                resolved.usable.insert(name, (session, password));
+            }
+            Err(problem) => {
+                resolved.problems.push(problem.clone());
+                resolved.password_problems.insert(name, problem);
             }
         }
-        peer_events.report(
-            view.as_ref().map_or(&[][..], |v| &v.peers[..]),
-            password_problems,
+    }
+    resolved
+}
+
+/// BGP mode of one node at work: its sessions, where their passwords come from, its status
+/// objects and the problems it reported.
+struct BgpMode {
+    node: String,
+    sessions: Sessions,
+    passwords: Passwords<ApiSecrets>,
+    status: StatusPublisher,
+    peer_events: PeerEvents,
+    reported: BTreeSet<String>,
+}
+
+impl BgpMode {
+    /// Plans over `inputs` (none while this node's Node object is unknown) and brings the
+    /// sessions, their routes and the status in line with the plan.
+    async fn reconcile(&mut self, inputs: Option<BgpInputs>) {
+        let (wanted, peer_problems) = match &inputs {
+            Some(inputs) => peers::sessions_for(&inputs.node, &inputs.peers),
+            None => Default::default(),
+        };
+        let resolved = resolve_passwords(&mut self.passwords, wanted).await;
+        let mut problems: Vec<String> = peer_problems.into_iter().map(|p| p.message).collect();
+        problems.extend(resolved.problems);
+        self.peer_events.report(
+            inputs.as_ref().map_or(&[][..], |i| &i.peers[..]),
+            resolved.password_problems,
         );
-        let sessions_planned: BTreeMap<String, PeerSession> = usable
+        let planned_sessions: BTreeMap<String, PeerSession> = resolved
+            .usable
             .iter()
             .map(|(name, (session, _))| (name.clone(), session.clone()))
             .collect();
-        let plan = view.map_or_else(Plan::default, |v| {
+        let plan = inputs.map_or_else(RoutePlan::default, |i| {
             plan::plan(
-                &v.node,
-                &v.services,
-                &v.pools,
-                &v.advertisements,
-                &v.aliases,
-                &sessions_planned,
+                &i.node,
+                &i.services,
+                &i.pools,
+                &i.advertisements,
+                &i.aliases,
+                &planned_sessions,
             )
         });
         problems.extend(plan.problems);
-        report(problems, &mut reported);
+        report(problems, &mut self.reported);
         let routes: BTreeMap<String, Routes> = plan
             .routes
             .into_iter()
@@ -180,8 +187,47 @@ pub async fn run(
             .into_iter()
             .map(|(service, peers)| (service, peers.into_iter().collect()))
             .collect();
-        sessions.reconcile(usable, &routes).await;
-        status.show(desired);
+        self.sessions.reconcile(resolved.usable, &routes).await;
+        self.status.show(desired);
+    }
+}
+
+/// Runs BGP mode for `config.node_name`, once `watches` hold their first listings, until
+/// `stop` fires, then withdraws every route, closes every session and removes this node's
+/// ServiceBGPStatus objects.
+pub async fn run(
+    client: Client,
+    config: Config,
+    watches: Arc<ClusterWatch>,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let node = config.node_name.clone();
+    let mut mode = BgpMode {
+        sessions: Sessions::new(&node, metrics),
+        passwords: Passwords::new(
+            ApiSecrets {
+                client: client.clone(),
+                timeout: config.api_timeout,
+            },
+            &config.namespace,
+        ),
+        status: StatusPublisher::start::<ServiceBGPStatus>(
+            client.clone(),
+            &config.namespace,
+            &node,
+            config.api_timeout,
+            watches.services_store(),
+        ),
+        peer_events: PeerEvents::new(client, &node, config.api_timeout),
+        reported: BTreeSet::new(),
+        node,
+    };
+    let mut ticker = tokio::time::interval(REPLAN_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        mode.reconcile(watches.bgp_inputs(&mode.node)).await;
         tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -190,6 +236,6 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down: withdrawing every BGP route");
-    sessions.close_all().await;
-    status.finish().await;
+    mode.sessions.close_all().await;
+    mode.status.finish().await;
 }

@@ -112,7 +112,7 @@ fn merge(into: &mut Route, from: &Route, ibgp: bool) {
 
 /// Everything this node advertises, per peer, and to whom each Service goes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct RoutePlan {
     /// The routes of each peer, by peer name.
     pub routes: BTreeMap<String, BTreeMap<Prefix, Route>>,
     /// The peers each Service is advertised to from this node.
@@ -139,8 +139,8 @@ pub fn plan(
     advertisements: &[Advertisement],
     aliases: &BTreeMap<String, String>,
     sessions: &BTreeMap<String, PeerSession>,
-) -> Plan {
-    let mut plan = Plan::default();
+) -> RoutePlan {
+    let mut plan = RoutePlan::default();
     for name in sessions.keys() {
         plan.routes.insert(name.clone(), BTreeMap::new());
     }
