@@ -7,4 +7,5 @@ pub mod control_plane;
 pub mod kubectl;
 pub mod netlab;
 pub mod process;
+pub mod scrape;
 pub mod slow_link;

@@ -60,6 +60,8 @@ impl Components {
             &world.namespace,
             "--metrics-address",
             &metrics,
+            "--health-address",
+            "127.0.0.1:0",
             "--identity",
             &identity,
             "--lease-duration",

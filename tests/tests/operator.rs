@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use ferrolb_tests::infra::scrape::{scrape, scraper_token};
 use ferrolb_tests::wait::eventually;
 use ferrolb_tests::worlds::operator::{OperatorWorld, condition, ingress};
 
@@ -352,12 +353,9 @@ async fn standby_takes_over_when_the_leader_dies_and_metrics_follow() {
     eprintln!("standby served a new Service {takeover:?} after the leader was killed");
     assert_eq!(holder(), "op-second");
     assert!(second.output().contains("leading"), "{}", second.output());
+    let token = scraper_token(&world.kubectl, "metallb-system", "prometheus", true);
     let metrics = eventually("the new leader's metrics", || async {
-        let out = std::process::Command::new("curl")
-            .args(["-sf", &format!("http://{metrics_addr}/metrics")])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (_, text) = scrape(&metrics_addr, Some(&token));
         text.contains(r#"metallb_allocator_addresses_in_use_total{pool="p"} 2"#)
             .then_some(text)
     })
@@ -491,4 +489,46 @@ async fn one_sharing_key_in_two_namespaces_shares_only_from_an_unscoped_pool() {
     );
     world.wait_pool_status("scoped", (2, 6, 0, 0)).await;
     world.wait_pool_status("open", (1, 7, 0, 0)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_served_over_https_only_to_a_service_account_allowed_to_get_them() {
+    let world = OperatorWorld::start().await;
+    let (_operator, address) = world.operator_with_metrics("op-1");
+    let allowed = scraper_token(&world.kubectl, "metallb-system", "prometheus", true);
+    let other = scraper_token(&world.kubectl, "metallb-system", "curious", false);
+
+    let (code, body) = eventually("the metrics endpoint answers", || async {
+        let answer = scrape(&address, Some(&allowed));
+        (answer.0 == 200).then_some(answer)
+    })
+    .await;
+    assert_eq!(code, 200);
+    assert!(body.contains("ferrolb_operator_leader"), "{body}");
+
+    let (code, body) = scrape(&address, None);
+    assert_eq!(code, 401, "an anonymous scrape: {body}");
+    assert!(!body.contains("ferrolb_operator"), "{body}");
+    let (code, body) = scrape(&address, Some("not-a-token"));
+    assert_eq!(code, 401, "a forged token: {body}");
+    let (code, body) = scrape(&address, Some(&other));
+    assert_eq!(code, 403, "a token without get /metrics: {body}");
+    assert!(
+        body.contains("system:serviceaccount:metallb-system:curious"),
+        "the refusal names the user: {body}"
+    );
+
+    let plain = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "5",
+            &format!("http://{address}/metrics"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&plain.stdout).contains("ferrolb_operator"),
+        "no metrics over plain HTTP"
+    );
 }

@@ -117,6 +117,8 @@ fn operator(kubeconfig: &std::path::Path, identity: &str, extra: &[&str]) -> Dae
     let mut args = vec![
         "--metrics-address",
         "127.0.0.1:0",
+        "--health-address",
+        "127.0.0.1:0",
         "--identity",
         identity,
         "--lease-duration",

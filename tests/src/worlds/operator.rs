@@ -56,6 +56,8 @@ impl OperatorWorld {
             &[
                 "--metrics-address",
                 &addr,
+                "--health-address",
+                "127.0.0.1:0",
                 "--identity",
                 identity,
                 "--lease-duration",

@@ -36,7 +36,12 @@ impl ClusterUnderTest {
         let operator = Daemon::spawn(
             "operator",
             &binary("ferrolb-operator", "ferrolb-operator"),
-            &["--metrics-address", "127.0.0.1:0"],
+            &[
+                "--metrics-address",
+                "127.0.0.1:0",
+                "--health-address",
+                "127.0.0.1:0",
+            ],
             &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
         )?;
         Ok(ClusterUnderTest::Local {
