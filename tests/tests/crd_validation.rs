@@ -12,7 +12,7 @@ use ferrolb_crds::address::AddressRange;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_tests::infra::kubectl::Outcome;
 use ferrolb_tests::{ControlPlane, Kubectl};
-use ferrolb_webhook::cluster::Cluster;
+use ferrolb_webhook::snapshot::Cluster;
 use ferrolb_webhook::validate::{self, Verdict};
 use serde::de::DeserializeOwned;
 

@@ -276,6 +276,19 @@ pub fn not_after(pem: &str) -> Result<SystemTime> {
     parse_first(pem, TLS_CERT_KEY).map(|p| p.not_after)
 }
 
+/// When a DER-encoded certificate expires.
+pub fn not_after_der(der: &[u8]) -> Result<SystemTime> {
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).map_err(|e| {
+        Error::ReadCertificate {
+            what: TLS_CERT_KEY,
+            why: e.to_string(),
+        }
+    })?;
+    let seconds = u64::try_from(cert.validity().not_after.timestamp()).unwrap_or_default();
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
 /// Distinguishes the CAs of successive rotations by name.
 fn unix_nanos(t: SystemTime) -> u128 {
     t.duration_since(SystemTime::UNIX_EPOCH)

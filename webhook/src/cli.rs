@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the webhook over HTTPS.
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Print the ValidatingWebhookConfiguration as YAML (without caBundle, which `serve`
     /// injects).
     Manifest(Registration),
@@ -57,9 +57,15 @@ pub struct Serve {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:9443")]
     pub listen: SocketAddr,
-    /// Address of the plain HTTP port serving /healthz and /readyz to probes.
-    #[arg(long, default_value = "0.0.0.0:8081")]
-    pub health_listen: SocketAddr,
+    /// Address of the plain HTTP port serving /healthz and /readyz to probes
+    /// (`--health-listen` is the same flag).
+    #[arg(long, alias = "health-listen", default_value = "0.0.0.0:8081")]
+    pub health_address: SocketAddr,
+    /// Address of /metrics.
+    #[arg(long, default_value = "0.0.0.0:7472")]
+    pub metrics_address: SocketAddr,
+    #[command(flatten)]
+    pub metrics: ferrolb_endpoint::metrics::MetricsFlags,
     /// Read tls.crt, tls.key (and ca.crt, if present) from this folder, reloaded on change,
     /// instead of managing certificates (for cert-manager or your own).
     #[arg(long)]

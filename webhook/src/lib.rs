@@ -8,13 +8,16 @@
 //! [`pool_index`] so overlap checks cost a binary search, and the IPs Services share in
 //! [`service_index`]. [`conversion`] converts BGPPeer between its versions. Certificates are
 //! generated and rotated by [`certs`] and [`cert_manager`], served through [`tls`], and
-//! registered with the API server by [`registration`]. [`cli`] holds the flags.
+//! registered with the API server by [`registration`]; the webhook is ready once the API server
+//! trusts the served certificate ([`trust`]). [`metrics`] counts reviews, denials and their
+//! latency per kind and the certificate's expiry. [`cli`] holds the flags.
 
 pub mod admission;
 pub mod cert_manager;
 pub mod certs;
 pub mod cli;
 pub mod conversion;
+pub mod metrics;
 pub mod pool_index;
 pub mod registration;
 pub mod server;
@@ -22,10 +25,8 @@ pub mod service_index;
 pub mod snapshot;
 pub mod stores;
 pub mod tls;
+pub mod trust;
 pub mod validate;
-
-/// The former name of [`snapshot`], kept for the suites that still import it from there.
-pub use snapshot as cluster;
 
 /// Errors of the webhook.
 #[derive(Debug, thiserror::Error)]

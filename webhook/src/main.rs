@@ -9,11 +9,14 @@ use clap::Parser;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
+use ferrolb_endpoint::metrics::{Readiness, serve_health};
+use ferrolb_endpoint::{MetricsEndpoint, https};
 use ferrolb_webhook::cert_manager::{self, Injection};
 use ferrolb_webhook::certs::Lifetimes;
 use ferrolb_webhook::cli::{Cli, Command, Serve};
+use ferrolb_webhook::metrics::WebhookMetrics;
 use ferrolb_webhook::tls::{self, ServingCertificate};
-use ferrolb_webhook::{Error, registration, server, stores};
+use ferrolb_webhook::{Error, certs, registration, server, stores, trust};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,7 +43,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Serve(serve) => match run(serve).await {
+        Command::Serve(serve) => match run(*serve).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ferrolb-webhook: {e}");
@@ -85,20 +88,32 @@ async fn run(serve: Serve) -> Result<(), Error> {
             ));
         }
     }
+    let metrics = WebhookMetrics::new();
+    tokio::spawn(record_certificate_expiry(
+        certificate.clone(),
+        metrics.clone(),
+    ));
+    let readiness = Readiness::new("no serving certificate yet");
+    tokio::spawn(trust::watch(
+        client.clone(),
+        registration.configuration_name.clone(),
+        certificate.clone(),
+        readiness.clone(),
+    ));
+    serve_metrics(&serve, client.clone(), metrics.clone());
     let snapshots = stores::start(client, &registration.namespace, serve.lb_class.as_deref());
     let app = server::router(server::Shared {
         cluster: snapshots.cluster,
         synced: snapshots.synced,
-        certificate: certificate.clone(),
+        readiness: readiness.clone(),
+        metrics,
     });
-    let health = tokio::net::TcpListener::bind(serve.health_listen)
-        .await
-        .map_err(|source| Error::Listen {
-            address: serve.health_listen,
-            source,
-        })?;
-    let probes = server::health_router(certificate.clone());
-    tokio::spawn(async move { axum::serve(health, probes).await });
+    let health = serve.health_address;
+    tokio::spawn(async move {
+        if let Err(e) = serve_health(health, readiness).await {
+            tracing::error!("health endpoint: {e}");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .map_err(|source| Error::Listen {
@@ -111,19 +126,46 @@ async fn run(serve: Serve) -> Result<(), Error> {
         lb_class = serve.lb_class.as_deref().unwrap_or_default(),
         "serving"
     );
-    let server = tokio::spawn(server::serve(
-        listener,
-        tls::server_config(certificate),
-        app,
-    ));
+    let server = tokio::spawn(https::serve(listener, tls::server_config(certificate), app));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
         result = server => {
-            result.map_err(|e| Error::Server(e.to_string()))??;
+            result.map_err(|e| Error::Server(e.to_string()))?;
         }
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+/// `/metrics` in its own task (HTTPS for authorized scrapers unless plain HTTP is asked for);
+/// a port that cannot be bound is logged, and the webhook goes on.
+fn serve_metrics(serve: &Serve, client: Client, metrics: Arc<WebhookMetrics>) {
+    let endpoint = MetricsEndpoint {
+        address: serve.metrics_address,
+        scheme: serve.metrics.scheme(serve.registration.names().dns.clone()),
+    };
+    let render = Arc::new(move || metrics.render());
+    tokio::spawn(async move {
+        if let Err(e) = endpoint.serve(client, render).await {
+            tracing::error!("metrics endpoint: {e}");
+        }
+    });
+}
+
+/// Keeps the certificate-expiry metric on the certificate being served.
+async fn record_certificate_expiry(
+    certificate: Arc<ServingCertificate>,
+    metrics: Arc<WebhookMetrics>,
+) {
+    loop {
+        if let Some(expiry) = certificate
+            .leaf()
+            .and_then(|der| certs::not_after_der(&der).ok())
+        {
+            metrics.certificate_expires(expiry);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
 }

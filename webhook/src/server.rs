@@ -1,9 +1,10 @@
 //! The HTTPS endpoints: one `/validate-…` path per kind (AdmissionReview in, AdmissionReview
-//! out), `/convert` for BGPPeer versions, `/healthz` (the process answers) and `/readyz` (a
-//! certificate is in place). The two probes are also served on a plain HTTP port
-//! ([`health_router`]), since before a certificate is loaded no TLS handshake can succeed. Handlers read the current cluster snapshot and call the pure
-//! code in [`admission`] and [`conversion`]; the accept loop terminates TLS with the
-//! swappable certificate of [`crate::tls`].
+//! out), `/convert` for BGPPeer versions, and the probes `/healthz` (the process answers) and
+//! `/readyz` (the API server trusts the served certificate, see [`crate::trust`]). The probes
+//! are also served on a plain HTTP port, since before a certificate is loaded no TLS handshake
+//! can succeed. Handlers read the current cluster snapshot, call the pure code in
+//! [`admission`] and [`conversion`], and record each review in [`WebhookMetrics`]; the
+//! accept loop is `ferrolb-endpoint`'s, presenting the swappable certificate of [`crate::tls`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,18 +14,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
+use axum::routing::post;
+use ferrolb_endpoint::metrics::{Readiness, health_router};
 use kube::core::conversion::ConversionReview;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 use crate::admission::{self, Kind};
 use crate::conversion;
+use crate::metrics::WebhookMetrics;
 use crate::snapshot::Cluster;
-use crate::tls::ServingCertificate;
 
 /// How long a request waits for the first read of the existing objects before the webhook
 /// answers 503 (the API server then applies the webhook's failurePolicy).
@@ -36,20 +34,13 @@ pub struct Shared {
     /// The latest snapshot, and whether every kind has been read once.
     pub cluster: watch::Receiver<Arc<Cluster>>,
     pub synced: watch::Receiver<bool>,
-    pub certificate: Arc<ServingCertificate>,
-}
-
-/// The probes alone, for the plain HTTP health port.
-pub fn health_router(certificate: Arc<ServingCertificate>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(certificate)
+    pub readiness: Readiness,
+    pub metrics: Arc<WebhookMetrics>,
 }
 
 /// The routes of the webhook, probes included.
 pub fn router(shared: Shared) -> Router {
-    let probes = health_router(shared.certificate.clone());
+    let probes = health_router(shared.readiness.clone());
     let mut router = Router::new().route("/convert", post(convert));
     for kind in Kind::ALL {
         router = router.route(
@@ -58,18 +49,6 @@ pub fn router(shared: Shared) -> Router {
         );
     }
     router.with_state(shared).merge(probes)
-}
-
-async fn readyz(State(certificate): State<Arc<ServingCertificate>>) -> Response {
-    if certificate.is_loaded() {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no serving certificate yet",
-        )
-            .into_response()
-    }
 }
 
 async fn validate(kind: Kind, State(mut shared): State<Shared>, body: Bytes) -> Response {
@@ -81,9 +60,12 @@ async fn validate(kind: Kind, State(mut shared): State<Shared>, body: Bytes) -> 
         )
             .into_response();
     }
+    let started = std::time::Instant::now();
     let cluster = shared.cluster.borrow().clone();
     let review = admission::review(kind, &body, &cluster);
-    tracing::debug!(kind = kind.name(), "admission reviewed");
+    let allowed = review.response.as_ref().is_none_or(|r| r.allowed);
+    shared.metrics.review(kind, allowed, started.elapsed());
+    tracing::debug!(kind = kind.name(), allowed, "admission reviewed");
     axum::Json(review).into_response()
 }
 
@@ -98,92 +80,61 @@ async fn convert(body: Bytes) -> Response {
     }
 }
 
-/// Accepts TLS connections on `listener` and serves `app` over HTTP/1.1 on each, until the
-/// task is dropped. A failed handshake only ends its own connection.
-pub async fn serve(
-    listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
-    app: Router,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(tls);
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let stream =
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-            let service = TowerToHyperService::new(app);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use axum::body::Body;
+    use http::Request;
+    use tower::ServiceExt;
 
     use super::*;
-    use crate::certs::{self, Lifetimes, Names, Plan};
-
-    /// The status line of `GET path` on the plain HTTP port.
-    async fn status(address: std::net::SocketAddr, path: &str) -> String {
-        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n");
-        tcp.write_all(request.as_bytes()).await.unwrap();
-        let mut answer = String::new();
-        tcp.read_to_string(&mut answer).await.unwrap();
-        answer.lines().next().unwrap_or_default().to_owned()
-    }
 
     #[tokio::test]
-    async fn readyz_turns_ready_once_a_certificate_is_loaded_and_healthz_always_answers() {
-        let certificate = Arc::new(ServingCertificate::default());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(axum::serve(listener, health_router(certificate.clone())).into_future());
-
-        assert_eq!(status(address, "/healthz").await, "HTTP/1.1 200 OK");
-        assert_eq!(
-            status(address, "/readyz").await,
-            "HTTP/1.1 503 Service Unavailable"
+    async fn a_denied_review_is_answered_and_counted_as_a_denial_of_its_kind() {
+        let (_cluster_tx, cluster) = watch::channel(Arc::new(Cluster::empty("metallb-system")));
+        let (_synced_tx, synced) = watch::channel(true);
+        let metrics = WebhookMetrics::new();
+        let app = router(Shared {
+            cluster,
+            synced,
+            readiness: Readiness::new("not yet"),
+            metrics: metrics.clone(),
+        });
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u-1", "operation": "CREATE",
+                "kind": {"group": "metallb.io", "version": "v1beta1", "kind": "IPAddressPool"},
+                "resource": {"group": "metallb.io", "version": "v1beta1", "resource": "ipaddresspools"},
+                "name": "bad", "namespace": "metallb-system",
+                "userInfo": {"username": "someone"},
+                "object": {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+                           "metadata": {"name": "bad", "namespace": "metallb-system"},
+                           "spec": {"addresses": ["192.0.2.0/33"]}}
+            }
+        });
+        let response = app
+            .oneshot(
+                Request::post(Kind::IPAddressPool.path())
+                    .header("content-type", "application/json")
+                    .body(Body::from(review.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(answer["response"]["allowed"], false, "{answer}");
+        let text = metrics.render();
+        assert!(
+            text.contains("ferrolb_webhook_denials_total{kind=\"IPAddressPool\"} 1"),
+            "{text}"
         );
-
-        let names = Names {
-            dns: vec!["localhost".into()],
-            ips: vec![],
-        };
-        let bundle = certs::renew(
-            None,
-            &Plan::RenewCa,
-            &names,
-            Lifetimes::default(),
-            SystemTime::now(),
-        )
-        .unwrap();
-        certificate.load(&bundle.cert, &bundle.key).unwrap();
-        assert_eq!(status(address, "/readyz").await, "HTTP/1.1 200 OK");
+        assert!(
+            text.contains("ferrolb_webhook_requests_total{kind=\"IPAddressPool\"} 1"),
+            "{text}"
+        );
     }
 }

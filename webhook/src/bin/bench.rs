@@ -189,13 +189,14 @@ async fn main() {
     let app = server::router(Shared {
         cluster: cluster_rx,
         synced: synced_rx,
-        certificate: certificate.clone(),
+        readiness: ferrolb_endpoint::metrics::Readiness::new("benchmark"),
+        metrics: ferrolb_webhook::metrics::WebhookMetrics::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback binds");
     let address = listener.local_addr().expect("a bound address");
-    tokio::spawn(server::serve(
+    tokio::spawn(ferrolb_endpoint::https::serve(
         listener,
         tls::server_config(certificate),
         app,
