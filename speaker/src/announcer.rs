@@ -41,7 +41,7 @@ pub struct Conflict {
 
 /// What every interface task shares.
 #[derive(Clone)]
-pub struct Shared {
+pub struct InterfaceTaskInputs {
     pub table: watch::Receiver<Arc<Table>>,
     pub conflicts: mpsc::Sender<Conflict>,
     pub metrics: Arc<Metrics>,
@@ -54,27 +54,31 @@ fn wanted(link: &Link, table: &Table) -> bool {
 }
 
 /// Keeps one task per wanted interface, re-reading the links on every netlink notification
-/// and every table change, and publishes the interfaces this node can announce on to
-/// `usable` (the election drops this node as a candidate where none is left). Runs until
+/// and every table change, and publishes them to `links`: the election drops this node as a
+/// candidate where none is usable, and names them in the ServiceL2Status. Runs until
 /// dropped.
 pub async fn supervise(
-    shared: Shared,
-    usable: watch::Sender<Option<Usable>>,
+    shared: InterfaceTaskInputs,
+    links_out: watch::Sender<Option<Arc<Vec<Link>>>>,
 ) -> std::io::Result<()> {
     let changes = LinkChanges::open()?;
     let mut table = shared.table.clone();
     let mut running: BTreeMap<u32, (Link, JoinHandle<()>)> = BTreeMap::new();
+    let mut usable: Option<Usable> = None;
     loop {
         let links = read_links().unwrap_or_default();
         let now_usable = Usable::from_links(&links);
-        usable.send_if_modified(|published| {
-            let changed = published.as_ref() != Some(&now_usable);
+        if usable.as_ref() != Some(&now_usable) {
+            tracing::info!(
+                interfaces = ?now_usable.named, default = ?now_usable.default,
+                "usable interfaces changed"
+            );
+            usable = Some(now_usable);
+        }
+        links_out.send_if_modified(|published| {
+            let changed = published.as_deref() != Some(&links);
             if changed {
-                tracing::info!(
-                    interfaces = ?now_usable.named, default = ?now_usable.default,
-                    "usable interfaces changed"
-                );
-                *published = Some(now_usable);
+                *published = Some(Arc::new(links.clone()));
             }
             changed
         });
@@ -111,13 +115,13 @@ pub async fn supervise(
     Ok(())
 }
 
-async fn serve_link(link: Link, shared: Shared) {
+async fn serve_link(link: Link, shared: InterfaceTaskInputs) {
     if let Err(e) = serve_link_inner(&link, shared).await {
         tracing::warn!(interface = %link.name, "cannot announce on interface: {e}");
     }
 }
 
-async fn serve_link_inner(link: &Link, shared: Shared) -> std::io::Result<()> {
+async fn serve_link_inner(link: &Link, shared: InterfaceTaskInputs) -> std::io::Result<()> {
     let arp = PacketSocket::open(link.index, ETHERTYPE_ARP)?;
     let nd = PacketSocket::open_neighbor_discovery(link.index)?;
     let groups = UdpSocket::bind("[::]:0").ok();
@@ -192,7 +196,13 @@ async fn serve_link_inner(link: &Link, shared: Shared) -> std::io::Result<()> {
     }
 }
 
-async fn handle(frame: &[u8], link: &Link, table: &Table, socket: &PacketSocket, shared: &Shared) {
+async fn handle(
+    frame: &[u8],
+    link: &Link,
+    table: &Table,
+    socket: &PacketSocket,
+    shared: &InterfaceTaskInputs,
+) {
     match responder::respond(frame, link, table) {
         Outcome::Ignore => {}
         Outcome::Reply { ip, frame } => {
@@ -220,7 +230,7 @@ async fn announce_pending(
     arp: &PacketSocket,
     nd: &PacketSocket,
     pending: &mut BTreeMap<IpAddr, u32>,
-    shared: &Shared,
+    shared: &InterfaceTaskInputs,
 ) {
     for (ip, left) in pending.iter_mut() {
         let socket = if ip.is_ipv4() { arp } else { nd };

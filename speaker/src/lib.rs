@@ -3,16 +3,17 @@
 //!
 //! The pure core decides and formats: [`model`] reduces Kubernetes objects to what matters,
 //! [`election`] decides which IPs this node holds, [`responder`] and [`packet`] turn frames
-//! into answers, [`link`] picks interfaces. The edge carries it out: [`cluster`] watches the
-//! API, [`lease`] writes Leases, [`speaker`] runs the election loop, [`announcer`] and
-//! [`socket`] move frames, [`status`] writes ServiceL2Status objects and events, [`metrics`]
-//! serves Prometheus metrics.
+//! into answers, [`link`] picks interfaces, and the pure parts of [`bgp`] plan routes. The edge
+//! carries it out: [`watches`] watches the API, [`speaker`] starts [`layer2`] (the election
+//! loop, with [`lease`] writing its Leases) and [`bgp`] (the sessions) side by side,
+//! [`announcer`] and [`socket`] move frames, [`status`] writes ServiceL2Status and
+//! ServiceBGPStatus objects and events, [`metrics`] serves Prometheus metrics.
 
 pub mod announcer;
 pub mod bgp;
-pub mod cluster;
 pub mod config;
 pub mod election;
+pub mod layer2;
 pub mod lease;
 pub mod link;
 pub mod metrics;
@@ -22,6 +23,7 @@ pub mod responder;
 pub mod socket;
 pub mod speaker;
 pub mod status;
+pub mod watches;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -30,11 +30,11 @@ use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use kube::Client;
 use tokio::sync::{Notify, oneshot};
 
-use crate::cluster::ClusterWatch;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{Node, Pool, Service};
 use crate::status::{DesiredStatus, StatusPublisher};
+use crate::watches::ClusterWatch;
 use connection::Routes;
 use passwords::{ApiSecrets, Passwords, SecretReader};
 use peer_events::PeerEvents;

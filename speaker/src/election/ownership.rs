@@ -22,7 +22,7 @@ use super::preference;
 
 /// What this node sees.
 #[derive(Clone, Copy, Debug)]
-pub struct View<'a> {
+pub struct OwnershipInputs<'a> {
     pub me: &'a str,
     pub claims: &'a BTreeMap<IpAddr, Claim>,
     /// The holder each existing per-IP Lease names; `None` when released.
@@ -39,7 +39,7 @@ pub struct View<'a> {
 
 /// What this node should do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct OwnershipPlan {
     /// IPs to announce now, with their interfaces.
     pub announce: BTreeMap<IpAddr, Interfaces>,
     /// IPs to acquire by writing their Lease.
@@ -48,7 +48,7 @@ pub struct Plan {
     pub release: BTreeSet<IpAddr>,
 }
 
-impl View<'_> {
+impl OwnershipInputs<'_> {
     fn is_live(&self, node: &str) -> bool {
         self.live.contains_key(node)
     }
@@ -85,8 +85,8 @@ impl View<'_> {
 }
 
 /// Decides, for every IP with a claim or a Lease naming this node.
-pub fn decide(view: &View<'_>) -> Plan {
-    let mut plan = Plan::default();
+pub fn decide(view: &OwnershipInputs<'_>) -> OwnershipPlan {
+    let mut plan = OwnershipPlan::default();
     let i_am_live = view.is_live(view.me);
     for (&ip, holder) in view.holders {
         if holder.as_deref() != Some(view.me) {

@@ -46,8 +46,8 @@ impl World {
         }
     }
 
-    fn plan(&self, me: &str) -> Plan {
-        decide(&View {
+    fn plan(&self, me: &str) -> OwnershipPlan {
+        decide(&OwnershipInputs {
             me,
             claims: &self.claims,
             holders: &self.holders,
@@ -88,7 +88,7 @@ fn an_ip_held_by_a_live_node_is_left_alone_even_by_its_preferred_node() {
     world.holders.insert(ip(1), Some(other.to_owned()));
     // The winner became live only now: not settled, so no handover and no takeover.
     world.live.insert(winner.clone(), world.now);
-    assert_eq!(world.plan(&winner), Plan::default());
+    assert_eq!(world.plan(&winner), OwnershipPlan::default());
     let held = world.plan(other);
     assert!(held.announce.contains_key(&ip(1)));
     assert!(held.release.is_empty());

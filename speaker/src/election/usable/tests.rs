@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::election::candidates::Candidate;
-use crate::election::ownership::{View, decide};
+use crate::election::ownership::{OwnershipInputs, decide};
 use crate::packet::Mac;
 
 const ETHERNET_UP: u32 = 0x1003;
@@ -127,8 +127,8 @@ fn plan(
     claims: &BTreeMap<IpAddr, Claim>,
     live: &BTreeMap<String, Instant>,
     now: Instant,
-) -> crate::election::ownership::Plan {
-    decide(&View {
+) -> crate::election::ownership::OwnershipPlan {
+    decide(&OwnershipInputs {
         me,
         claims,
         holders: &[(ip(), Some(holder.to_string()))].into(),
@@ -175,7 +175,7 @@ fn the_owner_whose_link_went_down_hands_over_at_once_and_takes_back_only_after_s
     assert!(owner_plan.release.contains(&ip()));
     assert!(owner_plan.announce.is_empty());
     // Once released, the other node acquires it at once.
-    let free = decide(&View {
+    let free = decide(&OwnershipInputs {
         me: other,
         claims: &restricted,
         holders: &[(ip(), None)].into(),

@@ -1,11 +1,10 @@
-//! Watches of the cluster objects the speaker reads: Nodes, Services, their endpoints, and
-//! the IPAddressPools, L2Advertisements, BGPAdvertisements, BGPPeers and Communities of
+//! The watches of the cluster objects the speaker reads: Nodes, Services, their endpoints,
+//! and the IPAddressPools, L2Advertisements, BGPAdvertisements, BGPPeers and Communities of
 //! ferrolb's namespace, kept in reflector stores.
 //!
 //! Every event wakes the Layer 2 election loop and the BGP loop through a [`Wake`];
-//! [`ClusterWatch::claims`] turns the
-//! stores into the pure model of [`crate::model`] and the claims of
-//! [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices,
+//! [`ClusterWatch::claims`] turns the stores into the pure model of [`crate::model`] and the
+//! claims of [`crate::election::candidates`]. Endpoints come from `discovery.k8s.io/v1` EndpointSlices,
 //! as in MetalLB since v0.14.
 
 use std::collections::{BTreeMap, HashMap};
@@ -238,5 +237,12 @@ impl ClusterWatch {
     /// The Service store, for the status publisher.
     pub fn services_store(&self) -> Store<KubeService> {
         self.services.clone()
+    }
+
+    /// Stops every watch.
+    pub fn abort(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
