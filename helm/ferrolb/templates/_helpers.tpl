@@ -31,3 +31,41 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/* The flags of a component's metrics endpoint: HTTPS for authorized scrapers unless plain
+HTTP is chosen, with the certificate of prometheus.metricsTlsSecret when one is named. */}}
+{{- define "ferrolb.metricsArgs" -}}
+{{- if .Values.prometheus.plainHttpMetrics }}
+- --metrics-plain-http
+{{- else if .Values.prometheus.metricsTlsSecret }}
+- --metrics-tls-cert=/metrics-tls/tls.crt
+- --metrics-tls-key=/metrics-tls/tls.key
+{{- end }}
+{{- end }}
+
+{{/* The volume mount and volume of prometheus.metricsTlsSecret, when HTTPS uses it. */}}
+{{- define "ferrolb.metricsTlsMount" -}}
+{{- if and (not .Values.prometheus.plainHttpMetrics) .Values.prometheus.metricsTlsSecret }}
+- name: metrics-tls
+  mountPath: /metrics-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- define "ferrolb.metricsTlsVolume" -}}
+{{- if and (not .Values.prometheus.plainHttpMetrics) .Values.prometheus.metricsTlsSecret }}
+- name: metrics-tls
+  secret:
+    secretName: {{ .Values.prometheus.metricsTlsSecret }}
+{{- end }}
+{{- end }}
+
+{{/* What every component needs to judge a scrape of its /metrics: who the token is, and
+whether that user may get /metrics. */}}
+{{- define "ferrolb.scrapeReviewRules" -}}
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+{{- end }}
