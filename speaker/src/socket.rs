@@ -5,10 +5,14 @@
 //! The ARP socket is opened for ethertype ARP only; the IPv6 socket carries a classic BPF
 //! filter that lets through ICMPv6 Neighbor Solicitations and Advertisements only, so the
 //! speaker never sees other traffic. Neither puts the interface in promiscuous mode.
+//!
+//! The announcer's interface tasks use sockets through [`FrameSocket`] and
+//! [`GroupMembership`], which their tests implement with fakes.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::mem::size_of;
+use std::net::{Ipv6Addr, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use tokio::io::unix::AsyncFd;
@@ -155,6 +159,41 @@ impl PacketSocket {
                 return done;
             }
         }
+    }
+}
+
+/// Carries whole Ethernet frames on one interface: a [`PacketSocket`], or a fake in tests.
+pub trait FrameSocket: Sync {
+    /// Receives one frame into `buf`, returning its length.
+    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+    /// Sends one complete frame.
+    fn send(&self, frame: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl FrameSocket for PacketSocket {
+    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        PacketSocket::recv(self, buf)
+    }
+
+    fn send(&self, frame: &[u8]) -> impl Future<Output = io::Result<()>> + Send {
+        PacketSocket::send(self, frame)
+    }
+}
+
+/// Membership of IPv6 multicast groups on an interface, so the NIC passes up the Neighbor
+/// Solicitations sent to a solicited-node group: a UDP socket, or a fake in tests.
+pub trait GroupMembership {
+    fn join(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()>;
+    fn leave(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()>;
+}
+
+impl GroupMembership for UdpSocket {
+    fn join(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.join_multicast_v6(group, interface)
+    }
+
+    fn leave(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.leave_multicast_v6(group, interface)
     }
 }
 
