@@ -7,5 +7,6 @@ pub mod control_plane;
 pub mod kubectl;
 pub mod netlab;
 pub mod process;
+pub mod prometheus;
 pub mod scrape;
 pub mod slow_link;
