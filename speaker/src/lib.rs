@@ -13,6 +13,8 @@ pub mod announcer;
 pub mod bgp;
 pub mod config;
 pub mod election;
+#[cfg(test)]
+mod fake_api;
 pub mod layer2;
 pub mod lease;
 pub mod link;

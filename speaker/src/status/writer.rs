@@ -186,3 +186,6 @@ impl<K: StatusKind> StatusWriter<K> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -250,3 +250,64 @@ async fn an_inline_password_too_long_gives_no_session_and_names_the_length() {
         Ok(Some("k".repeat(80)))
     );
 }
+
+mod api_secrets {
+    use http::{Method, StatusCode};
+    use serde_json::json;
+
+    use super::*;
+    use crate::fake_api::{self, failure};
+
+    fn secrets(client: Client) -> ApiSecrets {
+        ApiSecrets {
+            client,
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_basic_auth_secret_is_read_with_one_get_and_gives_its_password() {
+        let (client, seen) = fake_api::client(|_| {
+            (
+                StatusCode::OK,
+                json!({
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "router-a", "namespace": "metallb-system"},
+                    "type": "kubernetes.io/basic-auth",
+                    "data": {"password": "czNjcmV0"},
+                }),
+            )
+        });
+        let read = secrets(client).read("metallb-system", "router-a").await;
+        assert_eq!(read, SecretRead::Password("s3cret".into()));
+        let requests = seen.all();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].method, Method::GET);
+        assert_eq!(
+            requests[0].path,
+            "/api/v1/namespaces/metallb-system/secrets/router-a"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_secret_is_gone() {
+        let (client, _) = fake_api::client(|_| failure(StatusCode::NOT_FOUND, "NotFound"));
+        let read = secrets(client).read("metallb-system", "router-a").await;
+        assert_eq!(read, SecretRead::Gone);
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_a_failed_read_that_keeps_the_last_password() {
+        let (client, _) =
+            fake_api::client(|_| failure(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"));
+        let read = secrets(client).read("metallb-system", "router-a").await;
+        let SecretRead::Failed(why) = &read else {
+            panic!("expected a failed read, got {read:?}");
+        };
+        assert!(why.contains("could not be read"), "{why}");
+        let mut cache = cache_with("s3cret", Instant::now());
+        cache.record("router-a", &key(), read, Instant::now() + REFRESH);
+        assert_eq!(cache.get(&key()).unwrap().password, Ok("s3cret".into()));
+    }
+}
