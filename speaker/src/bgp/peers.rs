@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ferrolb_bgp::{Family, PeerAs};
-use ferrolb_crds::bgppeer::v1beta2::{BGPPeer, DynamicAsnMode};
+use ferrolb_crds::bgppeer::v1beta2::{BGPPeer, BGPPeerSpec, DynamicAsnMode};
 
 use crate::model::{Node, any_selects};
 
@@ -132,15 +132,18 @@ fn duration(peer: &str, field: &str, text: Option<&str>) -> Result<Option<Durati
     }
 }
 
-/// The session one BGPPeer asks of this node, or why it cannot have one.
-pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
-    let name = peer.metadata.name.clone().unwrap_or_default();
-    let spec = &peer.spec;
-    let fail = |message: String| PeerProblem {
-        peer: name.clone(),
+/// A fatal problem of BGPPeer `name`.
+fn fatal(name: &str, message: String) -> PeerProblem {
+    PeerProblem {
+        peer: name.to_owned(),
         message: format!("BGPPeer {name:?}: {message}"),
         fatal: true,
-    };
+    }
+}
+
+/// The peer's address and the source address, of the same family.
+fn addresses(name: &str, spec: &BGPPeerSpec) -> Result<(IpAddr, Option<IpAddr>), PeerProblem> {
+    let fail = |message: String| fatal(name, message);
     if spec.peer_address.is_empty() {
         return Err(fail(if spec.interface.is_empty() {
             "peerAddress is required".into()
@@ -171,35 +174,40 @@ pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
             "sourceAddress {source} and peerAddress {address} are of different families"
         )));
     }
-    if spec.my_asn == 0 {
-        return Err(fail("myASN is required".into()));
+    Ok((address, source))
+}
+
+/// The peer's AS: a fixed number, or whichever `dynamicASN` allows.
+fn peer_as(name: &str, spec: &BGPPeerSpec) -> Result<PeerAs, PeerProblem> {
+    match (spec.peer_asn, spec.dynamic_asn) {
+        (0, None) => Err(fatal(
+            name,
+            "one of peerASN and dynamicASN is required".into(),
+        )),
+        (asn, None) => Ok(PeerAs::Fixed(asn)),
+        (0, Some(DynamicAsnMode::Internal)) => Ok(PeerAs::Internal),
+        (0, Some(DynamicAsnMode::External)) => Ok(PeerAs::External),
+        (asn, Some(_)) => Err(fatal(
+            name,
+            format!("peerASN {asn} and dynamicASN are mutually exclusive"),
+        )),
     }
-    let peer_as = match (spec.peer_asn, spec.dynamic_asn) {
-        (0, None) => return Err(fail("one of peerASN and dynamicASN is required".into())),
-        (asn, None) => PeerAs::Fixed(asn),
-        (0, Some(DynamicAsnMode::Internal)) => PeerAs::Internal,
-        (0, Some(DynamicAsnMode::External)) => PeerAs::External,
-        (asn, Some(_)) => {
-            return Err(fail(format!(
-                "peerASN {asn} and dynamicASN are mutually exclusive"
-            )));
-        }
-    };
-    let router_id = match spec.router_id.as_str() {
-        "" => None,
-        text => Some(
-            text.parse::<Ipv4Addr>()
-                .map_err(|_| fail(format!("routerID {text:?} is not an IPv4 address")))?,
-        ),
-    };
+}
+
+/// The hold, keepalive and connect times, with their defaults and limits.
+fn timers(
+    name: &str,
+    spec: &BGPPeerSpec,
+) -> Result<(Duration, Option<Duration>, Duration), PeerProblem> {
+    let fail = |message: String| fatal(name, message);
     let hold_time =
-        duration(&name, "holdTime", spec.hold_time.as_deref())?.unwrap_or(DEFAULT_HOLD_TIME);
+        duration(name, "holdTime", spec.hold_time.as_deref())?.unwrap_or(DEFAULT_HOLD_TIME);
     if !hold_time.is_zero() && hold_time < Duration::from_secs(3) {
         return Err(fail(format!(
             "holdTime {hold_time:?} is invalid: it must be 0 or at least 3s"
         )));
     }
-    let keepalive_time = duration(&name, "keepaliveTime", spec.keepalive_time.as_deref())?;
+    let keepalive_time = duration(name, "keepaliveTime", spec.keepalive_time.as_deref())?;
     if let Some(keepalive) = keepalive_time
         && keepalive > hold_time
     {
@@ -207,26 +215,50 @@ pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
             "keepaliveTime {keepalive:?} exceeds holdTime {hold_time:?}"
         )));
     }
-    let connect_time = duration(&name, "connectTime", spec.connect_time.as_deref())?
+    let connect_time = duration(name, "connectTime", spec.connect_time.as_deref())?
         .unwrap_or(DEFAULT_CONNECT_TIME);
     if connect_time < Duration::from_secs(1) {
         return Err(fail(format!(
             "connectTime {connect_time:?} is invalid: it must be at least 1s"
         )));
     }
-    let password = match (&spec.password, &spec.password_secret) {
-        (p, None) if p.is_empty() => Password::None,
-        (p, None) => Password::Inline(p.clone()),
-        (p, Some(secret)) if p.is_empty() => Password::Secret {
+    Ok((hold_time, keepalive_time, connect_time))
+}
+
+/// The password: none, inline, or in a Secret, never both.
+fn password(name: &str, spec: &BGPPeerSpec) -> Result<Password, PeerProblem> {
+    match (&spec.password, &spec.password_secret) {
+        (p, None) if p.is_empty() => Ok(Password::None),
+        (p, None) => Ok(Password::Inline(p.clone())),
+        (p, Some(secret)) if p.is_empty() => Ok(Password::Secret {
             namespace: secret.namespace.clone().unwrap_or_default(),
             name: secret.name.clone().unwrap_or_default(),
-        },
-        _ => {
-            return Err(fail(
-                "password and passwordSecret are mutually exclusive".into(),
-            ));
-        }
+        }),
+        _ => Err(fatal(
+            name,
+            "password and passwordSecret are mutually exclusive".into(),
+        )),
+    }
+}
+
+/// The session one BGPPeer asks of this node, or why it cannot have one.
+pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
+    let name = peer.metadata.name.clone().unwrap_or_default();
+    let spec = &peer.spec;
+    let (address, source) = addresses(&name, spec)?;
+    if spec.my_asn == 0 {
+        return Err(fatal(&name, "myASN is required".into()));
+    }
+    let peer_as = peer_as(&name, spec)?;
+    let router_id = match spec.router_id.as_str() {
+        "" => None,
+        text => Some(
+            text.parse::<Ipv4Addr>()
+                .map_err(|_| fatal(&name, format!("routerID {text:?} is not an IPv4 address")))?,
+        ),
     };
+    let (hold_time, keepalive_time, connect_time) = timers(&name, spec)?;
+    let password = password(&name, spec)?;
     let own = if address.is_ipv4() {
         Family::Ipv4Unicast
     } else {
