@@ -19,6 +19,11 @@ pub struct LanRouter {
 impl LanRouter {
     /// Builds the namespaces and starts BIRD, peering with every node.
     pub fn start(cluster: &RealCluster) -> LanRouter {
+        Self::start_with(cluster, None)
+    }
+
+    /// The same, with every session signed with TCP MD5 under `password` when given.
+    pub fn start_with(cluster: &RealCluster, password: Option<&str>) -> LanRouter {
         let run = |args: &[&str]| {
             let out = Command::new("ip").args(args).output().expect("ip runs");
             assert!(
@@ -130,7 +135,13 @@ impl LanRouter {
             neighbors: cluster
                 .nodes
                 .iter()
-                .map(|n| Neighbor::new(n.ipv4, 64513))
+                .map(|n| {
+                    let neighbor = Neighbor::new(n.ipv4, 64513);
+                    match password {
+                        Some(password) => neighbor.with_password(password),
+                        None => neighbor,
+                    }
+                })
                 .collect(),
         };
         lab.router = Some(Router::start(&host, options));
