@@ -47,6 +47,16 @@ fn heartbeat(node: &str, version: &str) -> Lease {
     }
 }
 
+/// node-a with its Lease watch synced at 0 ms and its heartbeat renewed at 0 and 800 ms.
+fn synced_and_beating() -> (Instant, ElectionState) {
+    let t0 = Instant::now();
+    let mut state = ElectionState::new("node-a", TIMEOUT, SETTLE, t0);
+    state.on_lease_event(LeaseEvent::Relisted(Vec::new()), t0);
+    state.on_beat(Some(heartbeat("node-a", "1")), t0);
+    state.on_beat(Some(heartbeat("node-a", "2")), ms(t0, 800));
+    (t0, state)
+}
+
 #[test]
 fn a_node_acquires_a_free_ip_only_once_in_touch_for_a_heartbeat_timeout() {
     let t0 = Instant::now();
@@ -63,24 +73,16 @@ fn a_node_acquires_a_free_ip_only_once_in_touch_for_a_heartbeat_timeout() {
 
 #[test]
 fn a_node_whose_lease_watch_broke_acquires_nothing() {
-    let t0 = Instant::now();
-    let mut state = ElectionState::new("node-a", TIMEOUT, SETTLE, t0);
+    let (t0, mut state) = synced_and_beating();
     let claims = claims_for("node-a");
-    state.on_lease_event(LeaseEvent::Relisted(Vec::new()), t0);
-    state.on_beat(Some(heartbeat("node-a", "1")), t0);
-    state.on_beat(Some(heartbeat("node-a", "2")), ms(t0, 800));
     state.on_lease_event(LeaseEvent::Broken, ms(t0, 1000));
     assert!(state.plan(&claims, ms(t0, 1200)).acquire.is_empty());
 }
 
 #[test]
 fn a_node_with_no_usable_interface_is_no_candidate() {
-    let t0 = Instant::now();
-    let mut state = ElectionState::new("node-a", TIMEOUT, SETTLE, t0);
+    let (t0, mut state) = synced_and_beating();
     let claims = claims_for("node-a");
-    state.on_lease_event(LeaseEvent::Relisted(Vec::new()), t0);
-    state.on_beat(Some(heartbeat("node-a", "1")), t0);
-    state.on_beat(Some(heartbeat("node-a", "2")), ms(t0, 800));
     state.usable_here = Some(Usable::default());
     assert!(state.plan(&claims, ms(t0, 1200)).acquire.is_empty());
 }
