@@ -60,6 +60,14 @@ pub struct Config {
     /// Where Prometheus metrics are served.
     #[arg(long, default_value = "0.0.0.0:7472")]
     pub metrics_address: SocketAddr,
+
+    #[command(flatten)]
+    pub metrics: ferrolb_endpoint::metrics::MetricsFlags,
+
+    /// Address of the plain HTTP probes /healthz and /readyz (ready once every watch holds
+    /// its first listing).
+    #[arg(long, default_value = "0.0.0.0:7473")]
+    pub health_address: SocketAddr,
 }
 
 impl Config {

@@ -2,6 +2,8 @@
 //! the election loop until SIGTERM or Ctrl-C, after which it hands every IP back.
 
 use clap::Parser;
+use ferrolb_endpoint::MetricsEndpoint;
+use ferrolb_endpoint::metrics::{Readiness, serve_health};
 use ferrolb_speaker::config::Config;
 use ferrolb_speaker::{Error, metrics, speaker};
 use tokio::signal::unix::{SignalKind, signal};
@@ -31,11 +33,26 @@ async fn run(config: Config) -> Result<(), Error> {
         .map_err(|e| Error::Config(e.to_string()))?;
     let client = kube::Client::try_from(kube_config).map_err(|e| Error::Config(e.to_string()))?;
     let metrics = metrics::Metrics::new();
-    let address = config.metrics_address;
+    let endpoint = MetricsEndpoint {
+        address: config.metrics_address,
+        scheme: config
+            .metrics
+            .scheme(vec![config.node_name.clone(), "localhost".to_string()]),
+    };
     let served = metrics.clone();
+    let render = std::sync::Arc::new(move || served.render());
+    let endpoint_client = client.clone();
     tokio::spawn(async move {
-        if let Err(e) = metrics::serve(address, served).await {
-            tracing::warn!("cannot serve metrics on {address}: {e}");
+        if let Err(e) = endpoint.serve(endpoint_client, render).await {
+            tracing::warn!("metrics endpoint: {e}");
+        }
+    });
+    let readiness = Readiness::new("the watches have not listed every kind yet");
+    let health = config.health_address;
+    let probed = readiness.clone();
+    tokio::spawn(async move {
+        if let Err(e) = serve_health(health, probed).await {
+            tracing::warn!("health endpoint: {e}");
         }
     });
     let mut terminate = signal(SignalKind::terminate())?;
@@ -45,5 +62,5 @@ async fn run(config: Config) -> Result<(), Error> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    speaker::run(client, config, metrics, shutdown).await
+    speaker::run(client, config, metrics, readiness, shutdown).await
 }

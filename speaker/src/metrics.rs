@@ -1,13 +1,13 @@
-//! The speaker's Prometheus metrics, under MetalLB's names where MetalLB has one, and the
-//! endpoint that serves them.
+//! The speaker's Prometheus metrics, under MetalLB's names where MetalLB has one, rendered
+//! for the `/metrics` endpoint of `ferrolb-endpoint`.
 //!
 //! Layer 2 counters are labelled by IP as MetalLB's are; `metallb_speaker_announced` is 1 per
 //! announced (IP, Service). ferrolb adds ownership changes, Lease write failures and the
 //! duration of each takeover. BGP metrics are labelled by peer (`address:port`) as MetalLB's
 //! native speaker labels them. The text format is OpenMetrics, which suffixes counters with
-//! `_total`.
+//! `_total`. The ownership directions and Lease operations have their series from the start,
+//! at zero, so a dashboard shows a healthy node's failures as 0 rather than as nothing.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -16,7 +16,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct IpLabel {
@@ -151,6 +150,16 @@ impl Metrics {
             "From the moment this node decided to take a free or orphaned IP until it announced it",
             takeover_seconds.clone(),
         );
+        for direction in ["acquired", "released"] {
+            let _ = ownership_changes.get_or_create(&DirectionLabel {
+                direction: direction.to_owned(),
+            });
+        }
+        for operation in ["heartbeat", "acquire", "release"] {
+            let _ = lease_write_failures.get_or_create(&OperationLabel {
+                operation: operation.to_owned(),
+            });
+        }
         let bgp = BgpMetrics::default();
         bgp.register(&mut registry);
         Arc::new(Metrics {
@@ -196,23 +205,24 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` (any path, in fact) on `address` until the task is dropped. A
-/// hand-rolled HTTP/1.0 responder: one request per connection is all Prometheus needs.
-pub async fn serve(address: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    loop {
-        let (mut stream, _) = listener.accept().await?;
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut request = [0u8; 2048];
-            let _ = stream.read(&mut request).await;
-            let body = metrics.render();
-            let head = format!(
-                "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_and_ownership_changes_are_exported_at_zero_before_any_happens() {
+        let text = Metrics::new().render();
+        for series in [
+            "ferrolb_speaker_ownership_changes_total{direction=\"acquired\"} 0",
+            "ferrolb_speaker_ownership_changes_total{direction=\"released\"} 0",
+            "ferrolb_speaker_lease_write_failures_total{operation=\"heartbeat\"} 0",
+            "ferrolb_speaker_lease_write_failures_total{operation=\"acquire\"} 0",
+            "ferrolb_speaker_lease_write_failures_total{operation=\"release\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == series),
+                "{series} missing from\n{text}"
             );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(body.as_bytes()).await;
-        });
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use ferrolb_endpoint::metrics::Readiness;
 use kube::Client;
 use tokio::sync::{Notify, oneshot};
 
@@ -14,11 +15,13 @@ use crate::layer2::Layer2;
 use crate::metrics::Metrics;
 use crate::watches::{ClusterWatch, Wake};
 
-/// Runs the speaker until `shutdown` completes, then hands every IP back.
+/// Runs the speaker until `shutdown` completes, then hands every IP back. `readiness` turns
+/// ready once every watch holds its first listing.
 pub async fn run(
     client: Client,
     config: Config,
     metrics: Arc<Metrics>,
+    readiness: Readiness,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     tracing::info!(node = %config.node_name, namespace = %config.namespace, "starting");
@@ -39,6 +42,7 @@ pub async fn run(
         _ = watches.ready() => {}
     }
     tracing::debug!("every watch holds its first listing");
+    readiness.set(Ok(()));
     let (bgp_stop, bgp_stopped) = oneshot::channel();
     let bgp = tokio::spawn(crate::bgp::run(
         client,

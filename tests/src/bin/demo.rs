@@ -83,6 +83,7 @@ fn spawn_speaker(node: &Host, kubeconfig: &str) -> Daemon {
             &node.name,
             "--metrics-address",
             "127.0.0.1:7472",
+            "--metrics-plain-http",
         ],
         &[("KUBECONFIG", kubeconfig), ("RUST_LOG", "info")],
     )
@@ -196,7 +197,12 @@ async fn run() {
     let _operator = Daemon::spawn(
         "operator",
         &binary("ferrolb-operator", "ferrolb-operator"),
-        &["--metrics-address", "127.0.0.1:0"],
+        &[
+            "--metrics-address",
+            "127.0.0.1:0",
+            "--health-address",
+            "127.0.0.1:0",
+        ],
         &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
     )
     .unwrap();

@@ -181,6 +181,7 @@ impl World {
             &self.namespace,
             "--metrics-address",
             "127.0.0.1:7472",
+            "--metrics-plain-http",
         ];
         args.extend(self.speaker_args.iter().map(String::as_str));
         let kubeconfig = self.kubeconfig.to_string_lossy();
