@@ -69,6 +69,16 @@ impl ServingCertificate {
         self.load(&read(cert_path)?, &read(key_path)?, cert_path)
     }
 
+    /// The served leaf certificate (DER), if one is loaded.
+    pub fn leaf(&self) -> Option<Vec<u8>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|certified| certified.cert.first())
+            .map(|leaf| leaf.to_vec())
+    }
+
     /// Whether a certificate is in place.
     pub fn is_loaded(&self) -> bool {
         self.current

@@ -73,7 +73,11 @@ pub async fn self_managed(
                 // new CA before the certificate it signed is presented.
                 injection.inject(&bundle.ca_cert).await;
                 if loaded.as_ref() != Some(&bundle) {
-                    match certificate.load(&bundle.cert, &bundle.key) {
+                    match certificate.load(
+                        &bundle.cert,
+                        &bundle.key,
+                        &format!("Secret {secret_name:?}"),
+                    ) {
                         Ok(()) => {
                             tracing::info!(secret = %secret_name, expires = ?certs::not_after(&bundle.cert).ok(), "serving certificate loaded");
                             loaded = Some(bundle.clone());
@@ -190,7 +194,7 @@ pub async fn from_files(
                 let current = (cert, key, ca);
                 let changed = last.as_ref() != Some(&current);
                 if changed {
-                    match certificate.load(&current.0, &current.1) {
+                    match certificate.load(&current.0, &current.1, &dir.display().to_string()) {
                         Ok(()) => {
                             tracing::info!(dir = %dir.display(), "serving certificate loaded from files");
                             last = Some(current.clone());

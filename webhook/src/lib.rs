@@ -37,12 +37,8 @@ pub enum Error {
     GenerateCertificate(#[from] rcgen::Error),
     #[error("certificate in {what} cannot be read: {why}")]
     ReadCertificate { what: &'static str, why: String },
-    #[error("serving certificate PEM holds no certificate: {0}")]
-    NoCertificate(String),
-    #[error("serving key PEM holds no usable private key: {0}")]
-    BadKey(String),
-    #[error("serving key does not match the certificate: {0}")]
-    KeyMismatch(String),
+    #[error(transparent)]
+    Serving(#[from] ferrolb_endpoint::Error),
     #[error("Secret {0:?} changed while it was being renewed; reading it again")]
     SecretConflict(String),
     #[error("cannot listen on {address}: {source}")]

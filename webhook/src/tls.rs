@@ -1,95 +1,8 @@
-//! TLS for the webhook: a rustls server (TLS 1.2 and 1.3 only) whose certificate is looked up
-//! per handshake in a [`ServingCertificate`] that can be replaced at any time. Rotating the
-//! certificate therefore never restarts the listener or drops a connection: sessions already
-//! established keep the certificate they started with; the next handshake gets the new one.
+//! The certificate the webhook presents: `ferrolb-endpoint`'s swappable
+//! [`ServingCertificate`], which [`crate::cert_manager`] loads and rotates while connections
+//! stay open, and its rustls configuration.
 
-use std::fmt;
-use std::sync::{Arc, RwLock};
-
-use rustls::crypto::ring::sign::any_supported_type;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
-
-use crate::{Error, Result};
-
-/// The certificate currently served; empty until the first one is loaded.
-#[derive(Default)]
-pub struct ServingCertificate {
-    current: RwLock<Option<Arc<CertifiedKey>>>,
-}
-
-impl fmt::Debug for ServingCertificate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServingCertificate")
-            .field("loaded", &self.is_loaded())
-            .finish()
-    }
-}
-
-impl ServingCertificate {
-    /// Replaces the served certificate with `cert_pem` (leaf first, then any chain) and its key.
-    pub fn load(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|e| Error::NoCertificate(e.to_string()))?;
-        if chain.is_empty() {
-            return Err(Error::NoCertificate("no CERTIFICATE block".into()));
-        }
-        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
-            .map_err(|e| Error::BadKey(e.to_string()))?;
-        let signing_key = any_supported_type(&key).map_err(|e| Error::BadKey(e.to_string()))?;
-        let certified = CertifiedKey::new(chain, signing_key);
-        // Files are written one at a time: a key read before its certificate must not be served.
-        certified
-            .keys_match()
-            .map_err(|e| Error::KeyMismatch(e.to_string()))?;
-        let certified = Arc::new(certified);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(certified);
-        Ok(())
-    }
-
-    /// The served leaf certificate (DER), if one is loaded.
-    pub fn leaf(&self) -> Option<Vec<u8>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .and_then(|certified| certified.cert.first())
-            .map(|leaf| leaf.to_vec())
-    }
-
-    /// Whether a certificate is in place (the webhook is ready only then).
-    pub fn is_loaded(&self) -> bool {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-    }
-}
-
-impl ResolvesServerCert for ServingCertificate {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-/// A rustls server configuration serving whatever `certificate` holds, over HTTP/1.1.
-pub fn server_config(certificate: Arc<ServingCertificate>) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .expect("ring supports TLS 1.2 and 1.3")
-        .with_no_client_auth()
-        .with_cert_resolver(certificate);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
+pub use ferrolb_endpoint::tls::{ServingCertificate, server_config};
 
 #[cfg(test)]
 mod tests {
@@ -97,6 +10,11 @@ mod tests {
 
     use rustls::pki_types::ServerName;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use std::sync::Arc;
+
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
 
     use super::*;
     use crate::certs::{self, Bundle, Lifetimes, Names, Plan};
@@ -176,7 +94,7 @@ mod tests {
     async fn a_rotated_certificate_serves_new_handshakes_and_keeps_open_connections() {
         let (old, new) = (bundle(), bundle());
         let certificate = Arc::new(ServingCertificate::default());
-        certificate.load(&old.cert, &old.key).unwrap();
+        certificate.load(&old.cert, &old.key, "old").unwrap();
         let address = echo_server(certificate.clone()).await;
         let connector = client(&[&old, &new]);
         let name = ServerName::IpAddress(address.ip().into());
@@ -185,7 +103,7 @@ mod tests {
         let mut open = connector.connect(name.clone(), tcp).await.unwrap();
         assert_eq!(leaf(&open), der(&old.cert));
 
-        certificate.load(&new.cert, &new.key).unwrap();
+        certificate.load(&new.cert, &new.key, "new").unwrap();
 
         open.write_all(b"still here").await.unwrap();
         let mut buf = [0u8; 10];
@@ -195,41 +113,5 @@ mod tests {
         let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
         let fresh = connector.connect(name, tcp).await.unwrap();
         assert_eq!(leaf(&fresh), der(&new.cert));
-    }
-
-    #[test]
-    fn nothing_is_served_before_a_certificate_is_loaded() {
-        let certificate = ServingCertificate::default();
-        assert!(!certificate.is_loaded());
-        let b = bundle();
-        certificate.load(&b.cert, &b.key).unwrap();
-        assert!(certificate.is_loaded());
-    }
-
-    #[test]
-    fn a_key_of_another_certificate_is_refused_and_the_old_pair_kept() {
-        let (a, b) = (bundle(), bundle());
-        let certificate = ServingCertificate::default();
-        certificate.load(&a.cert, &a.key).unwrap();
-        let err = certificate.load(&a.cert, &b.key).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("serving key does not match the certificate"),
-            "{err}"
-        );
-        assert!(certificate.is_loaded());
-    }
-
-    #[test]
-    fn a_key_that_is_not_pem_is_refused() {
-        let b = bundle();
-        let err = ServingCertificate::default()
-            .load(&b.cert, "garbage")
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("serving key PEM holds no usable private key"),
-            "{err}"
-        );
     }
 }

@@ -152,7 +152,7 @@ async fn main() {
     .expect("certificates generate");
     let certificate = Arc::new(ServingCertificate::default());
     certificate
-        .load(&bundle.cert, &bundle.key)
+        .load(&bundle.cert, &bundle.key, "the benchmark bundle")
         .expect("the certificate loads");
 
     let build = Instant::now();
