@@ -1,13 +1,14 @@
-//! `ferrolb-webhook-bench`: admission latency of the webhook over TLS on loopback, with many
+//! The webhook's admission benchmark: latency of the webhook over TLS on loopback, with many
 //! existing pools in the snapshot. Starts the real router and TLS server in-process with a
 //! generated certificate, then sends AdmissionReviews at a fixed rate (open loop: requests
 //! are dispatched on a fixed schedule whatever the answers' pace) over a few keep-alive
 //! connections, as the API server does, and prints p50/p99/max of the time from sending a
 //! request to reading its whole answer, and how far sends lagged behind the schedule.
 //!
-//!     cargo run --release -p ferrolb-webhook --bin ferrolb-webhook-bench -- [--pools 1000] [--rate 200] [--seconds 30]
+//!     cargo bench -p ferrolb-webhook --bench admission -- [--pools 1000] [--rate 200] [--seconds 30]
+//!
+//! The pools are IPv6 /64s of the documentation prefix 2001:db8::/32, one per pool.
 
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -41,7 +42,11 @@ fn options() -> Options {
         rate: 200,
         seconds: 30,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` adds `--bench` to a benchmark's arguments.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
         match pair[0].as_str() {
@@ -51,18 +56,21 @@ fn options() -> Options {
             other => panic!("unknown flag {other}; flags: --pools N --rate PER_SECOND --seconds N"),
         }
     }
+    assert!(
+        o.pools < 0xffff,
+        "--pools must stay below 65535: one /64 of 2001:db8::/32 each, 2001:db8:ffff::/64 left for the new pool"
+    );
     o
 }
 
-/// `count` pools of one /24 each in 10.0.0.0/8, in the order a user might have created them.
+/// `count` pools of one /64 each in 2001:db8::/32, in the order a user might have created them.
 fn existing_pools(count: usize) -> Vec<Arc<IPAddressPool>> {
     (0..count)
         .map(|i| {
-            let network = Ipv4Addr::from(0x0a00_0000u32 + ((i as u32) << 8));
             let mut pool = IPAddressPool::new(
                 &format!("pool-{i}"),
                 IPAddressPoolSpec {
-                    addresses: vec![format!("{network}/24")],
+                    addresses: vec![format!("2001:db8:{i:x}::/64")],
                     ..Default::default()
                 },
             );
@@ -91,10 +99,10 @@ fn requests(pools: usize) -> Vec<(Kind, Vec<u8>)> {
         json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
                "metadata": {"name": name, "namespace": NS}, "spec": {"addresses": [cidr]}})
     };
-    let middle = Ipv4Addr::from(0x0a00_0000u32 + (((pools / 2) as u32) << 8));
+    let middle = format!("2001:db8:{:x}::", pools / 2);
     let service = json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "web", "namespace": "shop",
-                     "annotations": {"metallb.io/loadBalancerIPs": Ipv4Addr::from(u32::from(middle) + 7).to_string()}},
+                     "annotations": {"metallb.io/loadBalancerIPs": format!("{middle}7")}},
         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}});
     vec![
         (
@@ -103,7 +111,7 @@ fn requests(pools: usize) -> Vec<(Kind, Vec<u8>)> {
                 "IPAddressPool",
                 "metallb.io",
                 "v1beta1",
-                pool("new", "172.16.0.0/24"),
+                pool("new", "2001:db8:ffff::/64"),
             ),
         ),
         (
@@ -112,7 +120,7 @@ fn requests(pools: usize) -> Vec<(Kind, Vec<u8>)> {
                 "IPAddressPool",
                 "metallb.io",
                 "v1beta1",
-                pool("clash", &format!("{middle}/25")),
+                pool("clash", &format!("{middle}/65")),
             ),
         ),
         (Kind::Service, review("Service", "", "v1", service)),
