@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::infra::process::{Daemon, binary};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -76,17 +75,12 @@ async fn main() {
     let client = control_plane.client().await.unwrap();
     let api: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
 
-    let kubeconfig = control_plane.kubeconfig.to_string_lossy().into_owned();
-    let mut operator = Daemon::spawn(
+    let mut operator = ferrolb_tests::infra::process::operator(
         "operator",
-        &binary("ferrolb-operator", "ferrolb-operator"),
-        &[
-            "--metrics-address",
-            "127.0.0.1:0",
-            "--health-address",
-            "127.0.0.1:0",
-        ],
-        &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "warn")],
+        &control_plane.kubeconfig,
+        "127.0.0.1:0",
+        "warn",
+        &[],
     )
     .unwrap();
 

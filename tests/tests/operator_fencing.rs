@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferrolb_tests::ControlPlane;
-use ferrolb_tests::infra::process::{Daemon, binary};
+use ferrolb_tests::infra::process::{self, Daemon, QUICK_ELECTION};
 use ferrolb_tests::infra::slow_link::SlowLink;
 use ferrolb_tests::wait::eventually;
 use futures::{StreamExt, TryStreamExt};
@@ -113,29 +113,10 @@ fn latest(versions: &Versions) -> BTreeMap<String, Seen> {
 }
 
 fn operator(kubeconfig: &std::path::Path, identity: &str, extra: &[&str]) -> Daemon {
-    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
-    let mut args = vec![
-        "--metrics-address",
-        "127.0.0.1:0",
-        "--health-address",
-        "127.0.0.1:0",
-        "--identity",
-        identity,
-        "--lease-duration",
-        "4",
-        "--renew-deadline",
-        "3",
-        "--retry-period",
-        "1",
-    ];
+    let mut args = vec!["--identity", identity];
+    args.extend_from_slice(&QUICK_ELECTION);
     args.extend_from_slice(extra);
-    Daemon::spawn(
-        identity,
-        &binary("ferrolb-operator", "ferrolb-operator"),
-        &args,
-        &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
-    )
-    .unwrap()
+    process::operator(identity, kubeconfig, "127.0.0.1:0", "info", &args).unwrap()
 }
 
 fn signal(daemon: &Daemon, signal: &str) {

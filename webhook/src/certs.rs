@@ -297,4 +297,4 @@ fn unix_nanos(t: SystemTime) -> u128 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,6 @@ pub use ferrolb_endpoint::tls::{ServingCertificate, server_config};
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
 
     use rustls::pki_types::ServerName;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,22 +16,8 @@ mod tests {
     use rustls::pki_types::pem::PemObject;
 
     use super::*;
-    use crate::certs::{self, Bundle, Lifetimes, Names, Plan};
-
-    fn bundle() -> Bundle {
-        let names = Names {
-            dns: vec!["localhost".into()],
-            ips: vec!["127.0.0.1".parse().unwrap()],
-        };
-        certs::renew(
-            None,
-            &Plan::RenewCa,
-            &names,
-            Lifetimes::default(),
-            SystemTime::now(),
-        )
-        .unwrap()
-    }
+    use crate::certs::Bundle;
+    use crate::certs::tests::localhost_bundle as bundle;
 
     fn client(cas: &[&Bundle]) -> tokio_rustls::TlsConnector {
         let mut roots = rustls::RootCertStore::empty();

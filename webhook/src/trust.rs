@@ -88,29 +88,14 @@ pub async fn watch(
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
 
     use k8s_openapi::ByteString;
     use k8s_openapi::api::admissionregistration::v1::{ValidatingWebhook, WebhookClientConfig};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     use super::*;
-    use crate::certs::{self, Bundle, Lifetimes, Names, Plan};
-
-    fn bundle() -> Bundle {
-        let names = Names {
-            dns: vec!["localhost".into()],
-            ips: vec![],
-        };
-        certs::renew(
-            None,
-            &Plan::RenewCa,
-            &names,
-            Lifetimes::default(),
-            SystemTime::now(),
-        )
-        .unwrap()
-    }
+    use crate::certs::Bundle;
+    use crate::certs::tests::localhost_bundle as bundle;
 
     fn leaf(bundle: &Bundle) -> Vec<u8> {
         CertificateDer::from_pem_slice(bundle.cert.as_bytes())

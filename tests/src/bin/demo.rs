@@ -194,16 +194,12 @@ async fn run() {
         "  webhook registered on https://127.0.0.1:{} with its own CA",
         webhook.port
     );
-    let _operator = Daemon::spawn(
+    let _operator = ferrolb_tests::infra::process::operator(
         "operator",
-        &binary("ferrolb-operator", "ferrolb-operator"),
-        &[
-            "--metrics-address",
-            "127.0.0.1:0",
-            "--health-address",
-            "127.0.0.1:0",
-        ],
-        &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
+        &control_plane.kubeconfig,
+        "127.0.0.1:0",
+        "info",
+        &[],
     )
     .unwrap();
     let mut speakers: Vec<Daemon> = lab

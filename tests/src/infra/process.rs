@@ -132,3 +132,38 @@ impl Drop for Daemon {
         }
     }
 }
+
+/// A `ferrolb-operator` process against `kubeconfig`, its metrics on `metrics` (HTTPS), its
+/// probes on a free port, `RUST_LOG` at `log`, and `extra` flags.
+pub fn operator(
+    name: &str,
+    kubeconfig: &std::path::Path,
+    metrics: &str,
+    log: &str,
+    extra: &[&str],
+) -> Result<Daemon, Error> {
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let mut args = vec![
+        "--metrics-address",
+        metrics,
+        "--health-address",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    Daemon::spawn(
+        name,
+        &binary("ferrolb-operator", "ferrolb-operator"),
+        &args,
+        &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", log)],
+    )
+}
+
+/// The flags that make an operator's leader election take seconds instead of a minute.
+pub const QUICK_ELECTION: [&str; 6] = [
+    "--lease-duration",
+    "4",
+    "--renew-deadline",
+    "3",
+    "--retry-period",
+    "1",
+];

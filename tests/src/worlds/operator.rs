@@ -5,7 +5,7 @@
 //! see is read back through the API: IPs in status, the pool annotation, the `IPAllocated`
 //! condition, events and pool status, each with a wait for the value a test expects.
 
-use crate::infra::process::{Daemon, binary};
+use crate::infra::process::{self, Daemon, QUICK_ELECTION};
 use crate::wait::eventually;
 use crate::{ControlPlane, Kubectl};
 use ferrolb_crds::IPAddressPool;
@@ -49,25 +49,14 @@ impl OperatorWorld {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let kubeconfig = self.control_plane.kubeconfig.to_string_lossy().into_owned();
-        let daemon = Daemon::spawn(
+        let mut args = vec!["--identity", identity];
+        args.extend_from_slice(&QUICK_ELECTION);
+        let daemon = process::operator(
             identity,
-            &binary("ferrolb-operator", "ferrolb-operator"),
-            &[
-                "--metrics-address",
-                &addr,
-                "--health-address",
-                "127.0.0.1:0",
-                "--identity",
-                identity,
-                "--lease-duration",
-                "4",
-                "--renew-deadline",
-                "3",
-                "--retry-period",
-                "1",
-            ],
-            &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
+            &self.control_plane.kubeconfig,
+            &addr,
+            "info",
+            &args,
         )
         .unwrap();
         (daemon, addr)

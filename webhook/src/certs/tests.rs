@@ -115,3 +115,20 @@ fn garbage_in_the_secret_means_a_new_ca() {
         Plan::RenewCa
     );
 }
+
+/// A fresh CA and a serving certificate for `localhost` and 127.0.0.1, for the tests of the
+/// modules that serve or judge a certificate.
+pub(crate) fn localhost_bundle() -> Bundle {
+    let names = Names {
+        dns: vec!["localhost".into()],
+        ips: vec!["127.0.0.1".parse().unwrap()],
+    };
+    renew(
+        None,
+        &Plan::RenewCa,
+        &names,
+        Lifetimes::default(),
+        SystemTime::now(),
+    )
+    .unwrap()
+}

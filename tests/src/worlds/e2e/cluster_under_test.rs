@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::infra::process::{Daemon, binary};
+use crate::infra::process::{self, Daemon};
 use crate::{ControlPlane, Error, Kubectl};
 
 /// A cluster with ferrolb running in it.
@@ -32,17 +32,12 @@ impl ClusterUnderTest {
         control_plane
             .kubectl()
             .ensure_namespace(ferrolb_crds::DEFAULT_NAMESPACE)?;
-        let kubeconfig = control_plane.kubeconfig.to_string_lossy().into_owned();
-        let operator = Daemon::spawn(
+        let operator = process::operator(
             "operator",
-            &binary("ferrolb-operator", "ferrolb-operator"),
-            &[
-                "--metrics-address",
-                "127.0.0.1:0",
-                "--health-address",
-                "127.0.0.1:0",
-            ],
-            &[("KUBECONFIG", &kubeconfig), ("RUST_LOG", "info")],
+            &control_plane.kubeconfig,
+            "127.0.0.1:0",
+            "info",
+            &[],
         )?;
         Ok(ClusterUnderTest::Local {
             control_plane,
