@@ -57,37 +57,7 @@ async fn run(serve: Serve) -> Result<(), Error> {
     let client = Client::try_default().await?;
     let registration = serve.registration.clone();
     let certificate = Arc::new(ServingCertificate::default());
-    let injection = Injection {
-        client: client.clone(),
-        configuration_name: registration.configuration_name.clone(),
-        endpoint: registration.endpoint(),
-        register: serve.register,
-    };
-    match &serve.cert_dir {
-        Some(dir) => {
-            let inject = Some(injection);
-            tokio::spawn(cert_manager::from_files(
-                dir.clone(),
-                certificate.clone(),
-                inject,
-            ));
-        }
-        None => {
-            let secrets: Api<Secret> = Api::namespaced(client.clone(), &registration.namespace);
-            let lifetimes = Lifetimes {
-                serving: serve.cert_lifetime,
-                ca: serve.ca_lifetime,
-            };
-            tokio::spawn(cert_manager::self_managed(
-                secrets,
-                serve.secret_name.clone(),
-                registration.names(),
-                lifetimes,
-                certificate.clone(),
-                injection,
-            ));
-        }
-    }
+    keep_certificate(&serve, client.clone(), certificate.clone());
     let metrics = WebhookMetrics::new();
     tokio::spawn(record_certificate_expiry(
         certificate.clone(),
@@ -137,6 +107,43 @@ async fn run(serve: Serve) -> Result<(), Error> {
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+/// Keeps a valid certificate in `certificate` and its CA in the API server's configuration:
+/// from files (`--cert-dir`) or self-managed in a Secret.
+fn keep_certificate(serve: &Serve, client: Client, certificate: Arc<ServingCertificate>) {
+    let registration = &serve.registration;
+    let injection = Injection {
+        client: client.clone(),
+        configuration_name: registration.configuration_name.clone(),
+        endpoint: registration.endpoint(),
+        register: serve.register,
+    };
+    match &serve.cert_dir {
+        Some(dir) => {
+            let inject = Some(injection);
+            tokio::spawn(cert_manager::from_files(
+                dir.clone(),
+                certificate.clone(),
+                inject,
+            ));
+        }
+        None => {
+            let secrets: Api<Secret> = Api::namespaced(client.clone(), &registration.namespace);
+            let lifetimes = Lifetimes {
+                serving: serve.cert_lifetime,
+                ca: serve.ca_lifetime,
+            };
+            tokio::spawn(cert_manager::self_managed(
+                secrets,
+                serve.secret_name.clone(),
+                registration.names(),
+                lifetimes,
+                certificate.clone(),
+                injection,
+            ));
+        }
+    }
 }
 
 /// `/metrics` in its own task (HTTPS for authorized scrapers unless plain HTTP is asked for);
