@@ -231,9 +231,7 @@ impl From<ferrolb_lease::Error> for Error {
         match e {
             ferrolb_lease::Error::Timeout { after, .. } => Error::Timeout { what, after },
             ferrolb_lease::Error::Api { source, .. } => Error::Kube { what, source },
-            unversioned @ ferrolb_lease::Error::Unversioned { .. } => Error::Io(
-                std::io::Error::new(std::io::ErrorKind::InvalidData, unversioned),
-            ),
+            unversioned @ ferrolb_lease::Error::Unversioned { .. } => Error::Lease(unversioned),
         }
     }
 }

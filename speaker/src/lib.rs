@@ -59,4 +59,7 @@ pub enum Error {
     Config(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A Lease write refused before any call (a copy without a resourceVersion).
+    #[error(transparent)]
+    Lease(ferrolb_lease::Error),
 }
