@@ -191,6 +191,108 @@ fn list_error(reason: String) -> DecodeError {
     DecodeErrorKind::MalformedAttributeList { reason }.into()
 }
 
+/// One attribute as it arrived: its header, its value, and its whole encoding, which every
+/// error carries as the NOTIFICATION's data.
+struct Received<'a> {
+    flags: u8,
+    code: u8,
+    value: &'a [u8],
+    raw: &'a [u8],
+}
+
+impl Received<'_> {
+    /// The attribute's whole encoding, for the NOTIFICATION.
+    fn attribute(&self) -> Vec<u8> {
+        self.raw.to_vec()
+    }
+
+    /// An attribute of a type not recognized here: kept when optional (or ATOMIC_AGGREGATE,
+    /// which carries nothing to interpret), refused when it claims to be well-known.
+    fn unrecognized(&self) -> Result<Attribute, DecodeError> {
+        if self.flags & OPTIONAL == 0 && self.code != ATOMIC_AGGREGATE {
+            return Err(DecodeErrorKind::UnrecognizedWellKnown {
+                code: self.code,
+                attribute: self.attribute(),
+            }
+            .into());
+        }
+        Ok(self.unknown())
+    }
+
+    /// The flags match the `expected` optional and transitive bits of the type, and a
+    /// well-known attribute is not marked partial.
+    fn check_flags(&self, expected: u8) -> Result<(), DecodeError> {
+        let well_known = expected & OPTIONAL == 0;
+        let flags = self.flags;
+        if flags & (OPTIONAL | TRANSITIVE) != expected || (well_known && flags & PARTIAL != 0) {
+            return Err(DecodeErrorKind::AttributeFlags {
+                code: self.code,
+                flags,
+                attribute: self.attribute(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The value is exactly `length` bytes long.
+    fn fixed_length(&self, length: usize) -> Result<(), DecodeError> {
+        if self.value.len() == length {
+            Ok(())
+        } else {
+            Err(DecodeErrorKind::AttributeLength {
+                code: self.code,
+                length: self.value.len(),
+                attribute: self.attribute(),
+            }
+            .into())
+        }
+    }
+
+    /// A malformed optional attribute, for `reason`.
+    fn optional_error(&self, reason: String) -> DecodeError {
+        DecodeErrorKind::OptionalAttribute {
+            code: self.code,
+            reason,
+            attribute: self.attribute(),
+        }
+        .into()
+    }
+
+    /// The big-endian number at byte `i` of the value.
+    fn u32_at(&self, i: usize) -> u32 {
+        let value = self.value;
+        u32::from_be_bytes([value[i], value[i + 1], value[i + 2], value[i + 3]])
+    }
+
+    /// The value, when it is exactly one four-byte number.
+    fn single_u32(&self) -> Result<u32, DecodeError> {
+        self.fixed_length(4)?;
+        Ok(self.u32_at(0))
+    }
+
+    /// The value length is a multiple of `size`, the size of one list element.
+    fn multiple_of(&self, size: usize) -> Result<(), DecodeError> {
+        if self.value.len().is_multiple_of(size) {
+            Ok(())
+        } else {
+            Err(self.optional_error(format!(
+                "length {} is not a multiple of {size}",
+                self.value.len()
+            )))
+        }
+    }
+
+    /// The attribute kept as received.
+    fn unknown(&self) -> Attribute {
+        Attribute::Unknown {
+            flags: self.flags & (OPTIONAL | TRANSITIVE | PARTIAL),
+            code: self.code,
+            data: self.value.to_vec(),
+        }
+    }
+}
+
 fn read_one(
     flags: u8,
     code: u8,
@@ -198,130 +300,97 @@ fn read_one(
     raw: &[u8],
     four_octet_as: bool,
 ) -> Result<Attribute, DecodeError> {
-    let attribute = || raw.to_vec();
+    let received = Received {
+        flags,
+        code,
+        value,
+        raw,
+    };
     let Some(expected) = expected_flags(code) else {
-        if flags & OPTIONAL == 0 && code != ATOMIC_AGGREGATE {
-            return Err(DecodeErrorKind::UnrecognizedWellKnown {
-                code,
-                attribute: attribute(),
-            }
-            .into());
-        }
-        return Ok(Attribute::Unknown {
-            flags: flags & (OPTIONAL | TRANSITIVE | PARTIAL),
-            code,
-            data: value.to_vec(),
-        });
+        return received.unrecognized();
     };
-    let well_known = expected & OPTIONAL == 0;
-    if flags & (OPTIONAL | TRANSITIVE) != expected || (well_known && flags & PARTIAL != 0) {
-        return Err(DecodeErrorKind::AttributeFlags {
-            code,
-            flags,
-            attribute: attribute(),
-        }
-        .into());
-    }
-    let fixed_length = |length: usize| -> Result<(), DecodeError> {
-        if value.len() == length {
-            Ok(())
-        } else {
-            Err(DecodeErrorKind::AttributeLength {
-                code,
-                length: value.len(),
-                attribute: attribute(),
-            }
-            .into())
-        }
-    };
-    let optional = |reason: String| -> DecodeError {
-        DecodeErrorKind::OptionalAttribute {
-            code,
-            reason,
-            attribute: attribute(),
-        }
-        .into()
-    };
-    let u32_at =
-        |i: usize| u32::from_be_bytes([value[i], value[i + 1], value[i + 2], value[i + 3]]);
+    received.check_flags(expected)?;
     Ok(match code {
-        ORIGIN => {
-            fixed_length(1)?;
-            Attribute::Origin(match value[0] {
-                0 => Origin::Igp,
-                1 => Origin::Egp,
-                2 => Origin::Incomplete,
-                other => {
-                    return Err(DecodeErrorKind::InvalidOrigin {
-                        value: other,
-                        attribute: attribute(),
-                    }
-                    .into());
-                }
-            })
-        }
+        ORIGIN => read_origin(&received)?,
         AS_PATH => Attribute::AsPath(
             as_path::read(value, four_octet_as)
                 .map_err(|reason| DecodeError::new(DecodeErrorKind::MalformedAsPath { reason }))?,
         ),
-        NEXT_HOP => {
-            fixed_length(4)?;
-            let addr = Ipv4Addr::new(value[0], value[1], value[2], value[3]);
-            if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
-                return Err(DecodeErrorKind::InvalidNextHop {
-                    reason: format!("{addr} is not a unicast address"),
-                    attribute: attribute(),
-                }
-                .into());
-            }
-            Attribute::NextHop(addr)
-        }
-        MULTI_EXIT_DISC => {
-            fixed_length(4)?;
-            Attribute::MultiExitDisc(u32_at(0))
-        }
-        LOCAL_PREF => {
-            fixed_length(4)?;
-            Attribute::LocalPref(u32_at(0))
-        }
-        COMMUNITIES => {
-            if !value.len().is_multiple_of(4) {
-                return Err(optional(format!(
-                    "length {} is not a multiple of 4",
-                    value.len()
-                )));
-            }
-            Attribute::Communities((0..value.len()).step_by(4).map(u32_at).collect())
-        }
-        LARGE_COMMUNITIES => {
-            if !value.len().is_multiple_of(12) {
-                return Err(optional(format!(
-                    "length {} is not a multiple of 12",
-                    value.len()
-                )));
-            }
-            let communities = (0..value.len()).step_by(12).map(|i| LargeCommunity {
-                global: u32_at(i),
-                local1: u32_at(i + 4),
-                local2: u32_at(i + 8),
-            });
-            Attribute::LargeCommunities(communities.collect())
-        }
-        AS4_PATH => Attribute::As4Path(as_path::read(value, true).map_err(optional)?),
-        MP_REACH => multiprotocol::read_reach(value)
-            .map_err(optional)?
-            .unwrap_or_else(|| unknown(flags, code, value)),
-        MP_UNREACH => multiprotocol::read_unreach(value)
-            .map_err(optional)?
-            .unwrap_or_else(|| unknown(flags, code, value)),
-        _ => unknown(flags, code, value),
+        NEXT_HOP => read_next_hop(&received)?,
+        MULTI_EXIT_DISC => Attribute::MultiExitDisc(received.single_u32()?),
+        LOCAL_PREF => Attribute::LocalPref(received.single_u32()?),
+        COMMUNITIES => read_communities(&received)?,
+        LARGE_COMMUNITIES => read_large_communities(&received)?,
+        AS4_PATH => Attribute::As4Path(
+            as_path::read(value, true).map_err(|reason| received.optional_error(reason))?,
+        ),
+        MP_REACH => read_multiprotocol(&received, multiprotocol::read_reach)?,
+        MP_UNREACH => read_multiprotocol(&received, multiprotocol::read_unreach)?,
+        _ => received.unknown(),
     })
 }
 
-fn unknown(flags: u8, code: u8, value: &[u8]) -> Attribute {
-    Attribute::Unknown {
-        flags: flags & (OPTIONAL | TRANSITIVE | PARTIAL),
-        code,
-        data: value.to_vec(),
+/// ORIGIN: one byte, IGP, EGP or INCOMPLETE.
+fn read_origin(received: &Received<'_>) -> Result<Attribute, DecodeError> {
+    received.fixed_length(1)?;
+    Ok(Attribute::Origin(match received.value[0] {
+        0 => Origin::Igp,
+        1 => Origin::Egp,
+        2 => Origin::Incomplete,
+        other => {
+            return Err(DecodeErrorKind::InvalidOrigin {
+                value: other,
+                attribute: received.attribute(),
+            }
+            .into());
+        }
+    }))
+}
+
+/// NEXT_HOP: a unicast IPv4 address.
+fn read_next_hop(received: &Received<'_>) -> Result<Attribute, DecodeError> {
+    received.fixed_length(4)?;
+    let value = received.value;
+    let addr = Ipv4Addr::new(value[0], value[1], value[2], value[3]);
+    if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
+        return Err(DecodeErrorKind::InvalidNextHop {
+            reason: format!("{addr} is not a unicast address"),
+            attribute: received.attribute(),
+        }
+        .into());
     }
+    Ok(Attribute::NextHop(addr))
+}
+
+/// COMMUNITIES: a list of four-byte communities.
+fn read_communities(received: &Received<'_>) -> Result<Attribute, DecodeError> {
+    received.multiple_of(4)?;
+    let communities = (0..received.value.len()).step_by(4);
+    Ok(Attribute::Communities(
+        communities.map(|i| received.u32_at(i)).collect(),
+    ))
+}
+
+/// LARGE_COMMUNITIES: a list of twelve-byte communities.
+fn read_large_communities(received: &Received<'_>) -> Result<Attribute, DecodeError> {
+    received.multiple_of(12)?;
+    let communities = (0..received.value.len())
+        .step_by(12)
+        .map(|i| LargeCommunity {
+            global: received.u32_at(i),
+            local1: received.u32_at(i + 4),
+            local2: received.u32_at(i + 8),
+        });
+    Ok(Attribute::LargeCommunities(communities.collect()))
+}
+
+/// MP_REACH_NLRI or MP_UNREACH_NLRI by `read`; one of a family not known here is kept as
+/// received.
+fn read_multiprotocol(
+    received: &Received<'_>,
+    read: fn(&[u8]) -> Result<Option<Attribute>, String>,
+) -> Result<Attribute, DecodeError> {
+    Ok(read(received.value)
+        .map_err(|reason| received.optional_error(reason))?
+        .unwrap_or_else(|| received.unknown()))
 }

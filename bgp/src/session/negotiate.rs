@@ -45,6 +45,36 @@ fn reject(subcode: u8, data: Vec<u8>, reason: String) -> Rejection {
 
 /// The session parameters of `config` and the peer's `open`, or why the peer is refused.
 pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiated, Rejection> {
+    check_version(open)?;
+    let peer_as = open.asn();
+    check_peer_as(config, peer_as)?;
+    check_hold_time(open)?;
+    let ibgp = peer_as == config.local_as;
+    check_bgp_id(config, open, ibgp)?;
+
+    let hold_seconds = config.proposed_hold_time().min(open.hold_time);
+    let hold_time = Duration::from_secs(hold_seconds.into());
+    let peer_families = peer_families(open);
+    let families = config
+        .offered_families()
+        .into_iter()
+        .filter(|family| peer_families.contains(family))
+        .collect();
+    let has = |wanted: fn(&Capability) -> bool| open.capabilities.iter().any(wanted);
+    Ok(Negotiated {
+        peer_as,
+        peer_id: open.bgp_id,
+        hold_time,
+        keepalive: keepalive_interval(config, hold_time),
+        four_octet_as: has(|c| matches!(c, Capability::FourOctetAs(_))),
+        families,
+        route_refresh: has(|c| matches!(c, Capability::RouteRefresh)),
+        ibgp,
+    })
+}
+
+/// Only BGP version 4 is spoken.
+fn check_version(open: &Open) -> Result<(), Rejection> {
     if open.version != 4 {
         return Err(reject(
             Notification::OPEN_UNSUPPORTED_VERSION,
@@ -55,7 +85,12 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
             ),
         ));
     }
-    let peer_as = open.asn();
+    Ok(())
+}
+
+/// The peer's AS is the one configured: a fixed number, the local AS for an internal peer,
+/// any other for an external one.
+fn check_peer_as(config: &SessionConfig, peer_as: u32) -> Result<(), Rejection> {
     let local_as = config.local_as;
     let as_fault = match config.peer_as {
         PeerAs::Fixed(expected) if peer_as != expected => Some(format!(
@@ -69,9 +104,14 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
         )),
         _ => None,
     };
-    if let Some(reason) = as_fault {
-        return Err(reject(Notification::OPEN_BAD_PEER_AS, Vec::new(), reason));
+    match as_fault {
+        Some(reason) => Err(reject(Notification::OPEN_BAD_PEER_AS, Vec::new(), reason)),
+        None => Ok(()),
     }
+}
+
+/// The peer's hold time is zero or at least 3 seconds (RFC 4271 §4.2).
+fn check_hold_time(open: &Open) -> Result<(), Rejection> {
     if matches!(open.hold_time, 1 | 2) {
         return Err(reject(
             Notification::OPEN_UNACCEPTABLE_HOLD_TIME,
@@ -82,7 +122,11 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
             ),
         ));
     }
-    let ibgp = peer_as == local_as;
+    Ok(())
+}
+
+/// The peer's BGP identifier is set and, for an internal peer, not our own.
+fn check_bgp_id(config: &SessionConfig, open: &Open, ibgp: bool) -> Result<(), Rejection> {
     if open.bgp_id.is_unspecified() || (ibgp && open.bgp_id == config.router_id) {
         return Err(reject(
             Notification::OPEN_BAD_BGP_ID,
@@ -90,22 +134,21 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
             format!("peer bgp identifier {} is invalid", open.bgp_id),
         ));
     }
+    Ok(())
+}
 
-    let hold_seconds = config.proposed_hold_time().min(open.hold_time);
-    let hold_time = Duration::from_secs(hold_seconds.into());
-    let keepalive = match config.keepalive_time {
+/// The keepalive interval for the agreed `hold_time`: none without a hold timer, the
+/// configured one when it fits within the hold time, otherwise a third of it.
+fn keepalive_interval(config: &SessionConfig, hold_time: Duration) -> Duration {
+    match config.keepalive_time {
         _ if hold_time.is_zero() => Duration::ZERO,
         Some(keepalive) if !keepalive.is_zero() && keepalive <= hold_time => keepalive,
         _ => hold_time / 3,
-    };
-    let multiprotocol: BTreeSet<Family> = open
-        .capabilities
-        .iter()
-        .filter_map(|c| match c {
-            Capability::Multiprotocol(family) => Some(*family),
-            _ => None,
-        })
-        .collect();
+    }
+}
+
+/// The families the peer's OPEN offers.
+fn peer_families(open: &Open) -> BTreeSet<Family> {
     let announced_multiprotocol = open.capabilities.iter().any(|c| {
         matches!(
             c,
@@ -113,25 +156,14 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
         )
     });
     // RFC 4760 §8: a speaker without any multiprotocol capability carries IPv4 unicast only.
-    let peer_families = if announced_multiprotocol {
-        multiprotocol
-    } else {
-        [Family::Ipv4Unicast].into()
-    };
-    let families = config
-        .offered_families()
-        .into_iter()
-        .filter(|family| peer_families.contains(family))
-        .collect();
-    let has = |wanted: fn(&Capability) -> bool| open.capabilities.iter().any(wanted);
-    Ok(Negotiated {
-        peer_as,
-        peer_id: open.bgp_id,
-        hold_time,
-        keepalive,
-        four_octet_as: has(|c| matches!(c, Capability::FourOctetAs(_))),
-        families,
-        route_refresh: has(|c| matches!(c, Capability::RouteRefresh)),
-        ibgp,
-    })
+    if !announced_multiprotocol {
+        return [Family::Ipv4Unicast].into();
+    }
+    open.capabilities
+        .iter()
+        .filter_map(|c| match c {
+            Capability::Multiprotocol(family) => Some(*family),
+            _ => None,
+        })
+        .collect()
 }
