@@ -46,7 +46,29 @@ pub fn addresses(schema: &mut Schema) {
 /// One entry (`self`, a string) parses. CEL has no `let`: a value is named by iterating over
 /// a list of it alone (`[x].all(t, ...)`), which keeps the size the cost estimate knows.
 fn entry_rule() -> Rule {
-    let cidr = bind_bool(
+    Rule::new(
+        entry_parses(),
+        ADDRESS_INVALID,
+        ADDRESS_INVALID.cel(&["self", &entry_fault()]),
+    )
+}
+
+/// CEL: the trimmed entry `t` is a CIDR or a range.
+fn entry_parses() -> String {
+    bind_bool(
+        "t",
+        "self.trim()",
+        &format!(
+            "t != '' && (t.contains('/') ? {cidr} : t.contains('-') ? {range} : false)",
+            cidr = cidr_parses(),
+            range = range_parses(),
+        ),
+    )
+}
+
+/// CEL: the entry `t` holding a `/` is an address and a prefix length that fits it.
+fn cidr_parses() -> String {
+    bind_bool(
         "n",
         &before("t", '/'),
         &bind_bool(
@@ -58,8 +80,12 @@ fn entry_rule() -> Rule {
                 bits("n")
             ),
         ),
-    );
-    let range = bind_bool(
+    )
+}
+
+/// CEL: the entry `t` holding a `-` is two addresses of one family, in order.
+fn range_parses() -> String {
+    bind_bool(
         "a",
         &before("t", '-'),
         &bind_bool(
@@ -70,14 +96,29 @@ fn entry_rule() -> Rule {
                 not_after("a", "b")
             ),
         ),
-    );
-    let rule = bind_bool(
+    )
+}
+
+/// CEL: why the entry does not parse, in the words [`crate::address`] uses.
+fn entry_fault() -> String {
+    bind(
         "t",
         "self.trim()",
-        &format!("t != '' && (t.contains('/') ? {cidr} : t.contains('-') ? {range} : false)"),
-    );
+        &format!(
+            "t == '' ? {empty} : t.contains('/') ? {cidr_reason} : t.contains('-') ? {range_reason} : \
+             isIP(t) ? {single} : {not_entry}",
+            empty = EMPTY.cel(&[]),
+            cidr_reason = cidr_fault(),
+            range_reason = range_fault(),
+            single = SINGLE_ADDRESS.cel(&[]),
+            not_entry = NOT_AN_ENTRY.cel(&[&NOT_AN_IP.cel(&["t"])]),
+        ),
+    )
+}
 
-    let cidr_reason = bind(
+/// CEL: why the entry `t` holding a `/` is not a valid CIDR.
+fn cidr_fault() -> String {
+    bind(
         "n",
         &before("t", '/'),
         &bind(
@@ -93,8 +134,12 @@ fn entry_rule() -> Rule {
                     PREFIX_TOO_LONG.cel(&["string(int(p))", &format!("string({})", bits("n"))]),
             ),
         ),
-    );
-    let range_reason = bind(
+    )
+}
+
+/// CEL: why the entry `t` holding a `-` is not a valid range.
+fn range_fault() -> String {
+    bind(
         "a",
         &before("t", '-'),
         &bind(
@@ -115,22 +160,6 @@ fn entry_rule() -> Rule {
                 order = START_AFTER_END.cel(&["string(ip(a))", "string(ip(b))"]),
             ),
         ),
-    );
-    let reason = bind(
-        "t",
-        "self.trim()",
-        &format!(
-            "t == '' ? {empty} : t.contains('/') ? {cidr_reason} : t.contains('-') ? {range_reason} : \
-             isIP(t) ? {single} : {not_entry}",
-            empty = EMPTY.cel(&[]),
-            single = SINGLE_ADDRESS.cel(&[]),
-            not_entry = NOT_AN_ENTRY.cel(&[&NOT_AN_IP.cel(&["t"])]),
-        ),
-    );
-    Rule::new(
-        rule,
-        ADDRESS_INVALID,
-        ADDRESS_INVALID.cel(&["self", &reason]),
     )
 }
 
