@@ -9,6 +9,7 @@
 //!
 //! The pools are IPv6 /64s of the documentation prefix 2001:db8::/32, one per pool.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,11 +17,12 @@ use axum::body::Body;
 use ferrolb_crds::IPAddressPool;
 use ferrolb_crds::ipaddresspool::IPAddressPoolSpec;
 use ferrolb_webhook::admission::{self, Kind};
-use ferrolb_webhook::certs::{self, Lifetimes, Names, Plan};
+use ferrolb_webhook::certs::{self, Bundle, Lifetimes, Names, Plan};
 use ferrolb_webhook::server::{self, Shared};
 use ferrolb_webhook::snapshot::Cluster;
 use ferrolb_webhook::tls::{self, ServingCertificate};
 use hyper::Request;
+use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -143,9 +145,52 @@ fn report(what: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// One answered request: which of [`requests`] it was, the time from sending it to reading
+/// its whole answer, how far its send lagged behind the schedule, and whether it succeeded.
+struct Sample {
+    which: usize,
+    latency: Duration,
+    lag: Duration,
+    ok: bool,
+}
+
 #[tokio::main]
 async fn main() {
     let o = options();
+    let (bundle, certificate) = serving_certificate();
+    let cluster = indexed_cluster(o.pools);
+    let bodies = requests(o.pools);
+    measure_validation(&bodies, &cluster);
+    let address = start_webhook(cluster, certificate).await;
+    let connector = tls_connector(&bundle);
+
+    let (jobs_tx, jobs_rx) = mpsc::channel::<(Instant, usize)>(10_000);
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+    let (samples_tx, samples_rx) = mpsc::unbounded_channel::<Sample>();
+    for _ in 0..CONNECTIONS {
+        let sender = connect(&connector, address).await;
+        tokio::spawn(send_requests(
+            sender,
+            jobs_rx.clone(),
+            samples_tx.clone(),
+            bodies.clone(),
+        ));
+    }
+    drop(samples_tx);
+
+    println!(
+        "sending {} requests at {}/s over {CONNECTIONS} TLS connections to {address}",
+        u64::from(o.rate) * o.seconds,
+        o.rate
+    );
+    let start = Instant::now();
+    dispatch_on_schedule(&o, start, jobs_tx).await;
+    report_over_tls(start, samples_rx, bodies.len()).await;
+}
+
+/// A CA and a serving certificate for localhost and 127.0.0.1, the latter loaded as the
+/// webhook serves it.
+fn serving_certificate() -> (Bundle, Arc<ServingCertificate>) {
     let names = Names {
         dns: vec!["localhost".into()],
         ips: vec!["127.0.0.1".parse().expect("an IP")],
@@ -162,20 +207,26 @@ async fn main() {
     certificate
         .load(&bundle.cert, &bundle.key, "the benchmark bundle")
         .expect("the certificate loads");
+    (bundle, certificate)
+}
 
+/// The snapshot of `pools` existing pools, printing how long indexing them took.
+fn indexed_cluster(pools: usize) -> Arc<Cluster> {
     let build = Instant::now();
-    let cluster = Arc::new(Cluster::empty(NS).with_pools(existing_pools(o.pools)));
+    let cluster = Arc::new(Cluster::empty(NS).with_pools(existing_pools(pools)));
     println!(
         "indexed {} pools in {:.1}ms",
         cluster.pools.len(),
         build.elapsed().as_secs_f64() * 1e3
     );
+    cluster
+}
 
-    // Validation alone, without HTTP or TLS, for comparison; first, each request gets the
-    // answer it is meant to, so the figures measure the real work.
-    let bodies = requests(o.pools);
+/// Validation alone, without HTTP or TLS, for comparison; first, each request gets the
+/// answer it is meant to, so the figures measure the real work.
+fn measure_validation(bodies: &[(Kind, Vec<u8>)], cluster: &Cluster) {
     for ((kind, body), expected) in bodies.iter().zip([true, false, true]) {
-        let review = admission::review(*kind, body, &cluster);
+        let review = admission::review(*kind, body, cluster);
         let response = review.response.expect("a response");
         assert_eq!(
             response.allowed, expected,
@@ -187,11 +238,14 @@ async fn main() {
     for i in 0..3000 {
         let (kind, body) = &bodies[i % bodies.len()];
         let start = Instant::now();
-        std::hint::black_box(admission::review(*kind, body, &cluster));
+        std::hint::black_box(admission::review(*kind, body, cluster));
         pure.push(start.elapsed());
     }
     report("validation only (in process)", pure);
+}
 
+/// The webhook's router served over TLS on a loopback port, in the background.
+async fn start_webhook(cluster: Arc<Cluster>, certificate: Arc<ServingCertificate>) -> SocketAddr {
     let (_cluster_tx, cluster_rx) = watch::channel(cluster);
     let (_synced_tx, synced_rx) = watch::channel(true);
     let app = server::router(Shared {
@@ -209,7 +263,11 @@ async fn main() {
         tls::server_config(certificate),
         app,
     ));
+    address
+}
 
+/// A TLS client that trusts only the bundle's CA, as the API server does.
+fn tls_connector(bundle: &Bundle) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(bundle.ca_cert.as_bytes()) {
         roots
@@ -223,78 +281,93 @@ async fn main() {
     .expect("TLS versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+    tokio_rustls::TlsConnector::from(Arc::new(client_config))
+}
 
-    let (jobs_tx, jobs_rx) = mpsc::channel::<(Instant, usize)>(10_000);
-    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-    let (samples_tx, mut samples_rx) =
-        mpsc::unbounded_channel::<(usize, Duration, Duration, bool)>();
-    for _ in 0..CONNECTIONS {
-        let tcp = tokio::net::TcpStream::connect(address)
+/// One keep-alive HTTP/1.1 connection over TLS to the webhook at `address`.
+async fn connect(
+    connector: &tokio_rustls::TlsConnector,
+    address: SocketAddr,
+) -> http1::SendRequest<Body> {
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    tcp.set_nodelay(true).expect("nodelay");
+    let tls = connector
+        .connect(ServerName::IpAddress(address.ip().into()), tcp)
+        .await
+        .expect("the TLS handshake succeeds");
+    let (sender, connection) = http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("HTTP/1.1 handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+/// Sends each scheduled request taken from `jobs` on one connection, one at a time, and
+/// records its sample.
+async fn send_requests(
+    mut sender: http1::SendRequest<Body>,
+    jobs: Arc<Mutex<mpsc::Receiver<(Instant, usize)>>>,
+    samples: mpsc::UnboundedSender<Sample>,
+    bodies: Vec<(Kind, Vec<u8>)>,
+) {
+    loop {
+        let Some((scheduled, n)) = jobs.lock().await.recv().await else {
+            return;
+        };
+        let (kind, body) = &bodies[n % bodies.len()];
+        let request = Request::post(kind.path())
+            .header("content-type", "application/json")
+            .header("host", "127.0.0.1")
+            .body(Body::from(body.clone()))
+            .expect("a request builds");
+        let sent = Instant::now();
+        let response = sender
+            .send_request(request)
             .await
-            .expect("connects");
-        tcp.set_nodelay(true).expect("nodelay");
-        let tls = connector
-            .connect(ServerName::IpAddress(address.ip().into()), tcp)
-            .await
-            .expect("the TLS handshake succeeds");
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .expect("HTTP/1.1 handshake");
-        tokio::spawn(connection);
-        let jobs = jobs_rx.clone();
-        let samples = samples_tx.clone();
-        let bodies = bodies.clone();
-        tokio::spawn(async move {
-            loop {
-                let Some((scheduled, n)) = jobs.lock().await.recv().await else {
-                    return;
-                };
-                let (kind, body) = &bodies[n % bodies.len()];
-                let request = Request::post(kind.path())
-                    .header("content-type", "application/json")
-                    .header("host", "127.0.0.1")
-                    .body(Body::from(body.clone()))
-                    .expect("a request builds");
-                let sent = Instant::now();
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .expect("the webhook answers");
-                let ok = response.status().is_success();
-                let _ = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await;
-                let _ = samples.send((n % bodies.len(), sent.elapsed(), sent - scheduled, ok));
-            }
+            .expect("the webhook answers");
+        let ok = response.status().is_success();
+        let _ = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX).await;
+        let _ = samples.send(Sample {
+            which: n % bodies.len(),
+            latency: sent.elapsed(),
+            lag: sent - scheduled,
+            ok,
         });
     }
-    drop(samples_tx);
+}
 
+/// Hands the workers `rate` requests a second for `seconds` from `start`, each with the time
+/// it was due (open loop), then closes the queue.
+async fn dispatch_on_schedule(o: &Options, start: Instant, jobs: mpsc::Sender<(Instant, usize)>) {
     let total = u64::from(o.rate) * o.seconds;
     let interval = Duration::from_secs(1) / o.rate;
-    println!(
-        "sending {total} requests at {}/s over {CONNECTIONS} TLS connections to {address}",
-        o.rate
-    );
-    let start = Instant::now();
     for n in 0..total {
         let scheduled = start + interval * n as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        jobs_tx
-            .send((scheduled, n as usize))
+        jobs.send((scheduled, n as usize))
             .await
             .expect("workers run");
     }
-    drop(jobs_tx);
+}
 
+/// Collects every sample until the workers finish and prints the rate achieved, the send lag
+/// and the latencies, over all requests and for each of the `kinds` requests.
+async fn report_over_tls(
+    start: Instant,
+    mut samples: mpsc::UnboundedReceiver<Sample>,
+    kinds: usize,
+) {
     let mut all = Vec::new();
     let mut lags = Vec::new();
-    let mut per_kind: Vec<Vec<Duration>> = vec![Vec::new(); bodies.len()];
+    let mut per_kind: Vec<Vec<Duration>> = vec![Vec::new(); kinds];
     let mut failures = 0;
-    while let Some((which, latency, lag, ok)) = samples_rx.recv().await {
-        all.push(latency);
-        lags.push(lag);
-        per_kind[which].push(latency);
-        failures += usize::from(!ok);
+    while let Some(sample) = samples.recv().await {
+        all.push(sample.latency);
+        lags.push(sample.lag);
+        per_kind[sample.which].push(sample.latency);
+        failures += usize::from(!sample.ok);
     }
     println!(
         "achieved {:.1} requests/s, {failures} HTTP failures",

@@ -89,10 +89,18 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
         ad.metadata.namespace.as_deref(),
         spec.targets(),
     );
+    peer_references(&mut verdict, cluster, &object, &spec.peers);
+    aggregation_lengths(&mut verdict, cluster, &object, spec);
+    community_references(&mut verdict, cluster, &object, &spec.communities);
+    local_pref_conflicts(&mut verdict, cluster, &object, name, spec);
+    verdict
+}
 
-    let peers: Vec<String> = spec.peers.iter().map(|p| format!("{p:?}")).collect();
-    no_duplicates(&mut verdict, &object, "peers", &peers);
-    for peer in &spec.peers {
+/// No peer listed twice; peers that do not exist are warnings.
+fn peer_references(verdict: &mut Verdict, cluster: &Cluster, object: &str, peers: &[String]) {
+    let quoted: Vec<String> = peers.iter().map(|p| format!("{p:?}")).collect();
+    no_duplicates(verdict, object, "peers", &quoted);
+    for peer in peers {
         if !cluster.peers.contains_key(peer) {
             verdict.warn(format!(
                 "{object}: BGPPeer {peer:?} does not exist in namespace {}; nothing is advertised to it until it is created",
@@ -100,7 +108,16 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
             ));
         }
     }
+}
 
+/// Aggregation lengths in range, the default ones with serviceSelectors, and, when in range,
+/// not shorter than the widest prefix of an entry of any selected pool.
+fn aggregation_lengths(
+    verdict: &mut Verdict,
+    cluster: &Cluster,
+    object: &str,
+    spec: &BGPAdvertisementSpec,
+) {
     let (v4, v6) = (spec.aggregation_length(), spec.aggregation_length_v6());
     let mut lengths_valid = true;
     for ((field, max), length) in AGGREGATION_LENGTHS.into_iter().zip([v4, v6]) {
@@ -126,10 +143,19 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
             }
         }
     }
+}
 
-    let communities: Vec<String> = spec.communities.iter().map(|c| format!("{c:?}")).collect();
-    no_duplicates(&mut verdict, &object, "communities", &communities);
-    for community in &spec.communities {
+/// No community listed twice, every community value well-formed; aliases no Community
+/// defines are warnings.
+fn community_references(
+    verdict: &mut Verdict,
+    cluster: &Cluster,
+    object: &str,
+    communities: &[String],
+) {
+    let quoted: Vec<String> = communities.iter().map(|c| format!("{c:?}")).collect();
+    no_duplicates(verdict, object, "communities", &quoted);
+    for community in communities {
         if looks_like_value(community) {
             if let Err(why) = community.parse::<CommunityValue>() {
                 verdict.deny(format!("{object}: {why}"));
@@ -141,7 +167,17 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
             ));
         }
     }
+}
 
+/// No other advertisement (`name` is this one) sets a different localPref for the same
+/// prefixes of a pool towards peers and nodes both can select.
+fn local_pref_conflicts(
+    verdict: &mut Verdict,
+    cluster: &Cluster,
+    object: &str,
+    name: &str,
+    spec: &BGPAdvertisementSpec,
+) {
     // The pools this advertisement applies to, found once; the conflict check below only
     // looks at them, and only for advertisements that could conflict at all. As in MetalLB,
     // an advertisement with serviceSelectors conflicts with none: which Services it carries
@@ -171,7 +207,6 @@ pub fn validate_bgp(ad: &BGPAdvertisement, cluster: &Cluster) -> Verdict {
             ));
         }
     }
-    verdict
 }
 
 /// Whether two advertisements announce the same prefixes of `pool`: their aggregation
