@@ -33,6 +33,7 @@ pub mod service_class;
 pub mod service_ingress;
 pub mod servicestatus;
 pub mod sharing_scope;
+pub mod watch_backoff;
 
 pub use address::{AddressError, AddressRange, Family};
 pub use annotations::{Annotation, RequestError, ServiceRequest};

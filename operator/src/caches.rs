@@ -57,7 +57,7 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
 
     let tx = triggers.clone();
     let stream = watcher(Api::<Service>::all(client.clone()))
-        .default_backoff()
+        .backoff(ferrolb_crds::watch_backoff::watch_backoff())
         .modify(trim_for_cache)
         .reflect(services_writer);
     tokio::spawn(forward(
@@ -73,7 +73,7 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
 
     let tx = triggers.clone();
     let stream = watcher(Api::<IPAddressPool>::namespaced(client.clone(), namespace))
-        .default_backoff()
+        .backoff(ferrolb_crds::watch_backoff::watch_backoff())
         .reflect(pools_writer);
     tokio::spawn(forward(
         "IPAddressPools",
@@ -94,7 +94,7 @@ pub fn start(client: kube::Client, namespace: &str, triggers: UnboundedSender<Tr
     ));
 
     let stream = watcher(Api::<Namespace>::all(client))
-        .default_backoff()
+        .backoff(ferrolb_crds::watch_backoff::watch_backoff())
         .reflect(namespaces_writer);
     tokio::spawn(forward(
         "Namespaces",

@@ -16,7 +16,8 @@ use ferrolb_tests::wait::{until, until_within};
 use ferrolb_tests::worlds::e2e::lan_router::LanRouter;
 use ferrolb_tests::worlds::e2e::real_cluster::ArpWatch;
 use ferrolb_tests::worlds::e2e::workloads::{
-    Cleanup, NAMESPACE, connect, l2_status_node, serve, sole_owner,
+    Cleanup, NAMESPACE, backends_behind_a_service, connect, l2_status_node, serve, service_ip,
+    sole_owner,
 };
 
 const OUTAGE: Duration = Duration::from_secs(60);
@@ -116,9 +117,18 @@ fn the_api_server_stopped_for_60_s_loses_no_arp_answer_no_md5_session_and_moves_
     let api_back = Instant::now();
     let api_ready_after = api_back.duration_since(outage_end);
 
-    // Normal operation again: a new Service gets an IP and is answered by one node.
+    // Normal operation again: a new pool and Service are admitted (the webhook's snapshot
+    // catches up once its watches reconnect; until then a Service naming the new pool is
+    // refused), the Service gets an IP and one node answers for it.
     let started = Instant::now();
-    let new_ip = serve(&mut cleanup, "e2e-after-outage", "203.0.113.116/30", false);
+    let yaml = backends_behind_a_service("e2e-after-outage", "203.0.113.116/30", false);
+    let admitted = until_within(Duration::from_secs(60), "the new Service admitted", || {
+        let out = kubectl.run(&["apply", "-f", "-"], Some(&yaml)).ok()?;
+        out.success.then(Instant::now)
+    });
+    let admitted_after = admitted.duration_since(started);
+    cleanup.apply(&yaml);
+    let new_ip = service_ip(&kubectl, "e2e-after-outage");
     until_within(Duration::from_secs(120), "the new Service answered", || {
         cluster.arping(&new_ip, 1).first().cloned()
     });
@@ -140,7 +150,8 @@ fn the_api_server_stopped_for_60_s_loses_no_arp_answer_no_md5_session_and_moves_
         "API server stopped {:?}: longest ARP silence {gap_outage:?} (MACs {macs_outage:?}); \
          BGP: {sessions_down} session-down and {paths_missing} missing-path readings in \
          {samples} samples of {} sessions; API ready {api_ready_after:?} after start; a new \
-         Service answered {resumed_after:?} later; after recovery: longest ARP silence \
+         pool and Service admitted {admitted_after:?} later, the Service answered by ARP \
+         {resumed_after:?} later (its pods started meanwhile); after recovery: longest ARP silence \
          {gap_after:?} (MACs {macs_after:?}), ServiceL2Status {named_before} -> {named_after}, \
          {sessions_down_after} sessions down",
         OUTAGE,

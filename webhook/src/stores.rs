@@ -111,7 +111,8 @@ fn spawn_services(
     kinds_synced: Arc<watch::Sender<usize>>,
 ) {
     let lb_class = lb_class.map(str::to_owned);
-    let stream = watcher(Api::<Service>::all(client), watcher::Config::default()).default_backoff();
+    let stream = watcher(Api::<Service>::all(client), watcher::Config::default())
+        .backoff(ferrolb_crds::watch_backoff::watch_backoff());
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         let mut index = ServiceIndex::default();
@@ -187,7 +188,8 @@ fn spawn<K>(
     let (store, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher(api, watcher::Config::default()).default_backoff(),
+        watcher(api, watcher::Config::default())
+            .backoff(ferrolb_crds::watch_backoff::watch_backoff()),
     );
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
