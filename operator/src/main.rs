@@ -46,16 +46,16 @@ struct Args {
     /// This replica's identity in the Lease (defaults to POD_NAME, else the host name).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
-    /// Seconds a leader Lease stays valid without renewal.
-    #[arg(long, default_value_t = 15)]
-    lease_duration: u64,
-    /// Seconds after a renewal is sent at which the leader stops writing unless it renewed
-    /// again; shorter than --lease-duration.
-    #[arg(long, default_value_t = 10)]
-    renew_deadline: u64,
-    /// Seconds between renewals, and between a standby's attempts.
-    #[arg(long, default_value_t = 2)]
-    retry_period: u64,
+    /// How long a leader Lease stays valid without renewal (`15s`; a bare number is seconds).
+    #[arg(long, default_value = "15s", value_parser = seconds_or_duration)]
+    lease_duration: Duration,
+    /// How long after a renewal is sent the leader stops writing unless it renewed again;
+    /// shorter than --lease-duration.
+    #[arg(long, default_value = "10s", value_parser = seconds_or_duration)]
+    renew_deadline: Duration,
+    /// The time between renewals, and between a standby's attempts.
+    #[arg(long, default_value = "2s", value_parser = seconds_or_duration)]
+    retry_period: Duration,
     /// Concurrent writes to the API server.
     #[arg(long, default_value_t = 32)]
     write_concurrency: usize,
@@ -103,12 +103,8 @@ fn main() -> ExitCode {
 }
 
 async fn operate(args: Args) -> Result<()> {
-    let timings = Timings::new(
-        Duration::from_secs(args.lease_duration),
-        Duration::from_secs(args.renew_deadline),
-        Duration::from_secs(args.retry_period),
-    )
-    .map_err(|e| Error::Election(e.to_string()))?;
+    let timings = Timings::new(args.lease_duration, args.renew_deadline, args.retry_period)
+        .map_err(|e| Error::Election(e.to_string()))?;
     let client = kube::Client::try_default().await.map_err(Error::Connect)?;
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -182,11 +178,44 @@ fn serve_endpoints(
     });
 }
 
+/// A duration as the speaker's flags take it (`400ms`, `15s`), or a bare number of seconds as
+/// these flags took before.
+fn seconds_or_duration(text: &str) -> std::result::Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => ferrolb_crds::duration::parse(text),
+    }
+}
+
 async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("installing a SIGTERM handler");
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn election_timings_take_durations_and_bare_seconds_alike() {
+        let args = Args::parse_from([
+            "ferrolb-operator",
+            "--lease-duration",
+            "4",
+            "--renew-deadline",
+            "2500ms",
+            "--retry-period",
+            "1s",
+        ]);
+        assert_eq!(args.lease_duration, Duration::from_secs(4));
+        assert_eq!(args.renew_deadline, Duration::from_millis(2500));
+        assert_eq!(args.retry_period, Duration::from_secs(1));
+        let defaults = Args::parse_from(["ferrolb-operator"]);
+        assert_eq!(defaults.lease_duration, Duration::from_secs(15));
+        assert!(Args::try_parse_from(["ferrolb-operator", "--retry-period", "soon"]).is_err());
     }
 }
