@@ -2,7 +2,10 @@
 //! ValidatingWebhookConfiguration must carry, in its caBundle, a CA whose key signed the
 //! serving certificate. Until then the API server's calls fail their TLS handshake, so the
 //! webhook reports itself not ready, with the reason. [`verdict`] judges one reading; [`watch`]
-//! reads the configuration again every few seconds and sets the readiness.
+//! reads the configuration again every few seconds and sets the readiness. A read that fails
+//! (the API server away) changes nothing once a verdict stands: the API server cannot call the
+//! webhook then anyway, and when it is back the webhook must be in its endpoints at once, not
+//! after its probes have seen it ready again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +59,29 @@ fn signed_by_one_of(leaf: &X509Certificate<'_>, bundle: &[u8]) -> bool {
         })
 }
 
+/// The readiness one reading of the configuration `name` gives, or `None` to keep the last
+/// one: a read that failed after a verdict was reached changes nothing.
+fn judge(
+    leaf: &[u8],
+    read: Result<Option<ValidatingWebhookConfiguration>, String>,
+    judged: bool,
+    name: &str,
+) -> Option<Result<(), String>> {
+    match read {
+        Ok(Some(configuration)) => Some(verdict(leaf, &configuration)),
+        Ok(None) => Some(Err(format!(
+            "the ValidatingWebhookConfiguration {name:?} does not exist"
+        ))),
+        Err(e) if judged => {
+            tracing::debug!(error = %e, "cannot read the ValidatingWebhookConfiguration; keeping the last verdict");
+            None
+        }
+        Err(e) => Some(Err(format!(
+            "cannot read the ValidatingWebhookConfiguration {name:?}: {e}"
+        ))),
+    }
+}
+
 /// Sets `readiness` from the served certificate and the configuration `configuration_name`,
 /// every few seconds, forever.
 pub async fn watch(
@@ -65,23 +91,25 @@ pub async fn watch(
     readiness: Readiness,
 ) {
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client);
+    let mut judged = false;
     loop {
         let state = match certificate.leaf() {
-            None => Err("no serving certificate yet".to_string()),
-            Some(leaf) => match api.get_opt(&configuration_name).await {
-                Ok(Some(configuration)) => verdict(&leaf, &configuration),
-                Ok(None) => Err(format!(
-                    "the ValidatingWebhookConfiguration {configuration_name:?} does not exist"
-                )),
-                Err(e) => Err(format!(
-                    "cannot read the ValidatingWebhookConfiguration {configuration_name:?}: {e}"
-                )),
-            },
+            None => Some(Err("no serving certificate yet".to_string())),
+            Some(leaf) => {
+                let read = api
+                    .get_opt(&configuration_name)
+                    .await
+                    .map_err(|e| e.to_string());
+                judge(&leaf, read, judged, &configuration_name)
+            }
         };
-        if let Err(reason) = &state {
-            tracing::debug!(%reason, "not ready");
+        if let Some(state) = state {
+            if let Err(reason) = &state {
+                tracing::debug!(%reason, "not ready");
+            }
+            judged = true;
+            readiness.set(state);
         }
-        readiness.set(state);
         tokio::time::sleep(RECHECK).await;
     }
 }
@@ -150,5 +178,35 @@ mod tests {
         let reason = verdict(&leaf(&served), &foreign).unwrap_err();
         assert!(reason.contains("holds no CA that signed"), "{reason}");
         assert!(verdict(&leaf(&served), &configuration(&[])).is_err());
+    }
+
+    #[test]
+    fn a_failed_read_keeps_the_last_verdict_but_not_before_the_first() {
+        let served = bundle();
+        let name = "metallb-webhook-configuration";
+        let trusted = configuration(&[Some(&served.ca_cert)]);
+        assert_eq!(
+            judge(&leaf(&served), Ok(Some(trusted)), false, name),
+            Some(Ok(()))
+        );
+        assert_eq!(
+            judge(&leaf(&served), Err("connection refused".into()), true, name),
+            None,
+            "an API server away changes nothing"
+        );
+        let first = judge(
+            &leaf(&served),
+            Err("connection refused".into()),
+            false,
+            name,
+        );
+        assert!(
+            matches!(&first, Some(Err(reason)) if reason.contains("connection refused")),
+            "{first:?}"
+        );
+        assert!(matches!(
+            judge(&leaf(&served), Ok(None), true, name),
+            Some(Err(_))
+        ));
     }
 }
