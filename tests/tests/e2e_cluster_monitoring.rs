@@ -42,12 +42,12 @@ fn pod_ips(kubectl: &ferrolb_tests::Kubectl, component: &str) -> Vec<String> {
     jsonpath(
         kubectl,
         &[
-            "get",
             "pods",
             "-n",
             NAMESPACE,
             "-l",
             &format!("app.kubernetes.io/component={component}"),
+            "--field-selector=status.phase=Running",
         ],
         "{.items[*].status.podIP}",
     )
@@ -105,6 +105,9 @@ fn a_prometheus_with_the_reader_role_scrapes_every_component_and_every_dashboard
             targets: pod_ips(&kubectl, "webhook"),
         },
     ];
+    for job in &jobs {
+        assert!(!job.targets.is_empty(), "no target for {}", job.name);
+    }
     let targets: usize = jobs.iter().map(|j| j.targets.len()).sum();
     let prometheus = PrometheusServer::start(PROMETHEUS_PORT, token.trim(), &jobs);
     let patience = Duration::from_secs(60);
