@@ -101,7 +101,14 @@ fn nanos_per_unit(unit: &str) -> Option<u64> {
 /// A duration as CEL's `string(duration)` prints it: seconds, with as many decimals as needed
 /// (`90s`, `1.5s`, `0.0005s`).
 pub fn show(duration: Duration) -> String {
-    format!("{}s", duration.as_secs_f64())
+    // Exact: a float would round a long duration's nanoseconds away, and the text would no
+    // longer parse back to the duration a user wrote.
+    let (seconds, nanos) = (duration.as_secs(), duration.subsec_nanos());
+    if nanos == 0 {
+        return format!("{seconds}s");
+    }
+    let fraction = format!("{nanos:09}");
+    format!("{seconds}.{}s", fraction.trim_end_matches('0'))
 }
 
 /// A number part of a duration: whole part and fraction, as Go reads them.
@@ -232,5 +239,12 @@ mod tests {
         assert_eq!(show(Duration::from_millis(500)), "0.5s");
         assert_eq!(show(Duration::ZERO), "0s");
         assert_eq!(show(Duration::from_nanos(1)), "0.000000001s");
+        let long = Duration::new(2_607_803_783, 777_720_026);
+        assert_eq!(show(long), "2607803783.777720026s");
+        assert_eq!(
+            parse(&show(long)),
+            Ok(long),
+            "what is shown parses back exactly"
+        );
     }
 }
