@@ -391,7 +391,16 @@ fn helm_installs_upgrades_and_uninstalls_the_chart_with_server_side_apply() {
     let monitors = objects(&kubectl, "servicemonitors.monitoring.coreos.com", NAMESPACE);
     assert_eq!(
         monitors.keys().collect::<Vec<_>>(),
-        ["ferrolb-operator", "ferrolb-speaker"]
+        ["ferrolb-operator", "ferrolb-speaker", "ferrolb-webhook"]
+    );
+    let endpoints = &monitors["ferrolb-speaker"]["spec"]["endpoints"][0];
+    assert_eq!(
+        endpoints["scheme"], "https",
+        "metrics are scraped over HTTPS: {endpoints}"
+    );
+    assert_eq!(
+        endpoints["bearerTokenFile"],
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
     );
     assert!(objects(&kubectl, "deployments", NAMESPACE).contains_key("ferrolb-webhook"));
 
