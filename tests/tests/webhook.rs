@@ -65,7 +65,10 @@ fn load_balancer(name: &str, annotations: &[(&str, &str)]) -> String {
 fn registration_with_the_generated_ca_is_accepted_by_the_api_server() {
     let (kubectl, webhook) = webhook();
     let process = webhook.as_ref().expect("the webhook runs");
-    assert_eq!(process.probe("/readyz").unwrap(), "HTTP/1.1 200 OK");
+    // Ready once the API server trusts its certificate: the CA injected into the configuration.
+    until("the webhook ready", || {
+        (process.probe("/readyz").ok().as_deref() == Some("HTTP/1.1 200 OK")).then_some(())
+    });
     assert_eq!(process.probe("/healthz").unwrap(), "HTTP/1.1 200 OK");
     let secret = json(
         &kubectl,

@@ -19,7 +19,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::tls::ServingCertificate;
 
-/// How often the configuration is read again.
+/// How often the configuration is read again: often until the webhook is ready (a new pod
+/// joins its endpoints as soon as the CA is injected), then every few seconds.
+const RECHECK_UNTIL_READY: Duration = Duration::from_millis(250);
 const RECHECK: Duration = Duration::from_secs(5);
 
 /// Whether every webhook of `configuration` trusts the serving certificate `leaf` (DER).
@@ -110,7 +112,12 @@ pub async fn watch(
             judged = true;
             readiness.set(state);
         }
-        tokio::time::sleep(RECHECK).await;
+        let pause = if readiness.is_ready() {
+            RECHECK
+        } else {
+            RECHECK_UNTIL_READY
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 
