@@ -16,7 +16,6 @@ use ferrolb_tests::infra::process::{self, Daemon};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde_json::json;
 
 const NAMESPACE: &str = "restarts";
 const IN_FLIGHT: usize = 16;
@@ -30,17 +29,7 @@ fn count(var: &str, default: usize) -> usize {
 }
 
 fn service(name: &str) -> Service {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {
-            "type": "LoadBalancer",
-            "ipFamilies": ["IPv6"],
-            "ipFamilyPolicy": "SingleStack",
-            "allocateLoadBalancerNodePorts": false,
-            "ports": [{"port": 80, "protocol": "TCP"}]
-        }
-    }))
-    .unwrap()
+    ferrolb_tests::objects::scale_services::ipv6_load_balancer(NAMESPACE, name)
 }
 
 /// Every Service's first ingress IP, or `None` while it has none.

@@ -31,17 +31,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn service(name: &str) -> Service {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {
-            "type": "LoadBalancer",
-            "ipFamilies": ["IPv6"],
-            "ipFamilyPolicy": "SingleStack",
-            "allocateLoadBalancerNodePorts": false,
-            "ports": [{"port": 80, "protocol": "TCP"}]
-        }
-    }))
-    .unwrap()
+    ferrolb_tests::objects::scale_services::ipv6_load_balancer(NAMESPACE, name)
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
