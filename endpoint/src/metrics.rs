@@ -117,6 +117,18 @@ impl MetricsEndpoint {
     }
 }
 
+impl MetricsEndpoint {
+    /// Serves in a task of its own; a port that cannot be bound is logged, and the component
+    /// goes on without metrics.
+    pub fn spawn(self, client: kube::Client, render: Render) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            if let Err(e) = self.serve(client, render).await {
+                tracing::error!("metrics endpoint: {e}");
+            }
+        })
+    }
+}
+
 /// `GET /metrics`, behind `guard` when there is one.
 pub fn metrics_router(render: Render, guard: Option<Arc<ScrapeGuard>>) -> Router {
     Router::new()
@@ -170,6 +182,13 @@ impl Readiness {
     }
 }
 
+impl Default for Readiness {
+    /// Not ready: the component is starting.
+    fn default() -> Self {
+        Readiness::new("starting")
+    }
+}
+
 /// `/healthz` (the process answers) and `/readyz` (200, or 503 with the reason).
 pub fn health_router(readiness: Readiness) -> Router {
     Router::new()
@@ -183,6 +202,15 @@ async fn readyz(State(readiness): State<Readiness>) -> Response {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason).into_response(),
     }
+}
+
+/// Serves the probes in a task of its own; a port that cannot be bound is logged.
+pub fn spawn_health(address: SocketAddr, readiness: Readiness) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = serve_health(address, readiness).await {
+            tracing::error!("health endpoint: {e}");
+        }
+    })
 }
 
 /// Serves the probes on `address` over plain HTTP until the task is dropped.

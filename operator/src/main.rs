@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ferrolb_endpoint::MetricsEndpoint;
-use ferrolb_endpoint::metrics::{MetricsFlags, serve_health};
+use ferrolb_endpoint::metrics::{MetricsFlags, spawn_health};
 use ferrolb_operator::controller::{self, Settings};
 use ferrolb_operator::election::{Elector, Timings};
 use ferrolb_operator::metrics::Metrics;
@@ -162,20 +162,8 @@ fn serve_endpoints(
             .metrics
             .scheme(vec![identity.to_string(), "localhost".to_string()]),
     };
-    let render_from = metrics.clone();
-    let render = std::sync::Arc::new(move || render_from.render());
-    tokio::spawn(async move {
-        if let Err(e) = endpoint.serve(client, render).await {
-            tracing::error!("metrics endpoint: {e}");
-        }
-    });
-    let readiness = metrics.readiness();
-    let health = args.health_address;
-    tokio::spawn(async move {
-        if let Err(e) = serve_health(health, readiness).await {
-            tracing::error!("health endpoint: {e}");
-        }
-    });
+    spawn_health(args.health_address, metrics.readiness());
+    endpoint.spawn(client, std::sync::Arc::new(move || metrics.render()));
 }
 
 /// A duration as the speaker's flags take it (`400ms`, `15s`), or a bare number of seconds as

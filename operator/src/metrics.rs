@@ -42,13 +42,13 @@ pub struct Metrics {
     pub leader: Gauge,
     caches_filled: AtomicBool,
     leader_known: AtomicBool,
-    readiness: Option<Readiness>,
+    readiness: Readiness,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut m = Metrics {
-            readiness: Some(Readiness::new(NOT_FILLED)),
+            readiness: Readiness::new(NOT_FILLED),
             ..Metrics::default()
         };
         let gauges = [
@@ -147,9 +147,7 @@ impl Metrics {
 
     /// What `/readyz` reports.
     pub fn readiness(&self) -> Readiness {
-        self.readiness
-            .clone()
-            .expect("Metrics::new sets the readiness")
+        self.readiness.clone()
     }
 
     fn update_readiness(&self) {
@@ -160,9 +158,7 @@ impl Metrics {
         } else {
             Ok(())
         };
-        if let Some(readiness) = &self.readiness {
-            readiness.set(state);
-        }
+        self.readiness.set(state);
     }
 
     /// The metrics in Prometheus text format.

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use ferrolb_endpoint::MetricsEndpoint;
-use ferrolb_endpoint::metrics::{Readiness, serve_health};
+use ferrolb_endpoint::metrics::{Readiness, spawn_health};
 use ferrolb_speaker::config::Config;
 use ferrolb_speaker::{Error, metrics, speaker};
 use tokio::signal::unix::{SignalKind, signal};
@@ -40,21 +40,9 @@ async fn run(config: Config) -> Result<(), Error> {
             .scheme(vec![config.node_name.clone(), "localhost".to_string()]),
     };
     let served = metrics.clone();
-    let render = std::sync::Arc::new(move || served.render());
-    let endpoint_client = client.clone();
-    tokio::spawn(async move {
-        if let Err(e) = endpoint.serve(endpoint_client, render).await {
-            tracing::warn!("metrics endpoint: {e}");
-        }
-    });
+    endpoint.spawn(client.clone(), std::sync::Arc::new(move || served.render()));
     let readiness = Readiness::new("the watches have not listed every kind yet");
-    let health = config.health_address;
-    let probed = readiness.clone();
-    tokio::spawn(async move {
-        if let Err(e) = serve_health(health, probed).await {
-            tracing::warn!("health endpoint: {e}");
-        }
-    });
+    spawn_health(config.health_address, readiness.clone());
     let mut terminate = signal(SignalKind::terminate())?;
     let shutdown = async move {
         tokio::select! {

@@ -9,7 +9,7 @@ use clap::Parser;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
-use ferrolb_endpoint::metrics::{Readiness, serve_health};
+use ferrolb_endpoint::metrics::{Readiness, spawn_health};
 use ferrolb_endpoint::{MetricsEndpoint, https};
 use ferrolb_webhook::cert_manager::{self, Injection};
 use ferrolb_webhook::certs::Lifetimes;
@@ -78,12 +78,7 @@ async fn run(serve: Serve) -> Result<(), Error> {
         readiness: readiness.clone(),
         metrics,
     });
-    let health = serve.health_address;
-    tokio::spawn(async move {
-        if let Err(e) = serve_health(health, readiness).await {
-            tracing::error!("health endpoint: {e}");
-        }
-    });
+    spawn_health(serve.health_address, readiness);
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .map_err(|source| Error::Listen {
@@ -153,12 +148,7 @@ fn serve_metrics(serve: &Serve, client: Client, metrics: Arc<WebhookMetrics>) {
         address: serve.metrics_address,
         scheme: serve.metrics.scheme(serve.registration.names().dns.clone()),
     };
-    let render = Arc::new(move || metrics.render());
-    tokio::spawn(async move {
-        if let Err(e) = endpoint.serve(client, render).await {
-            tracing::error!("metrics endpoint: {e}");
-        }
-    });
+    endpoint.spawn(client, Arc::new(move || metrics.render()));
 }
 
 /// Keeps the certificate-expiry metric on the certificate being served.
