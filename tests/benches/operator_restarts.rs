@@ -38,12 +38,9 @@ async fn ips(api: &Api<Service>) -> BTreeMap<String, Option<String>> {
     list.items
         .into_iter()
         .map(|svc| {
-            let ip = svc
-                .status
-                .and_then(|s| s.load_balancer)
-                .and_then(|lb| lb.ingress)
-                .and_then(|i| i.into_iter().next())
-                .and_then(|i| i.ip);
+            let ip = ferrolb_crds::service_ingress::ingress_ips(&svc)
+                .first()
+                .map(ToString::to_string);
             (svc.metadata.name.unwrap_or_default(), ip)
         })
         .collect()
@@ -94,17 +91,12 @@ fn start_operator(control_plane: &ControlPlane, round: usize) -> Daemon {
 async fn main() {
     let services = count("FERROLB_RESTART_SERVICES", 1000);
     let restarts = count("FERROLB_RESTARTS", 10);
-    let control_plane = tokio::task::spawn_blocking(|| ControlPlane::start().unwrap())
-        .await
-        .unwrap();
-    control_plane.install_crds().unwrap();
-    let kubectl = control_plane.kubectl();
-    kubectl.ensure_namespace("metallb-system").unwrap();
-    kubectl.ensure_namespace(NAMESPACE).unwrap();
-    // Allocation only: nothing is ever sent to these addresses.
-    kubectl
-        .ok(&["apply", "-f", "-"], Some("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: restarts, namespace: metallb-system}\nspec:\n  addresses: [2001:db8:5ca2::/112]\n"))
-        .unwrap();
+    let control_plane = ferrolb_tests::objects::scale_services::control_plane_with_pool(
+        NAMESPACE,
+        "restarts",
+        "2001:db8:5ca2::/112",
+    )
+    .await;
     let api: Api<Service> = Api::namespaced(control_plane.client().await.unwrap(), NAMESPACE);
 
     let mut operator = start_operator(&control_plane, 0);

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferrolb_tests::ControlPlane;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -51,17 +50,12 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEFAULT_SERVICES);
-    let control_plane = tokio::task::spawn_blocking(|| ControlPlane::start().unwrap())
-        .await
-        .unwrap();
-    control_plane.install_crds().unwrap();
-    let kubectl = control_plane.kubectl();
-    kubectl.ensure_namespace("metallb-system").unwrap();
-    kubectl.ensure_namespace(NAMESPACE).unwrap();
-    // Allocation only: nothing is ever sent to these addresses.
-    kubectl
-        .ok(&["apply", "-f", "-"], Some("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: scale, namespace: metallb-system}\nspec:\n  addresses: [2001:db8:5ca1::/112]\n"))
-        .unwrap();
+    let control_plane = ferrolb_tests::objects::scale_services::control_plane_with_pool(
+        NAMESPACE,
+        "scale",
+        "2001:db8:5ca1::/112",
+    )
+    .await;
     let client = control_plane.client().await.unwrap();
     let api: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
 

@@ -16,6 +16,7 @@ use ferrolb_tests::infra::process::{Daemon, binary};
 use ferrolb_tests::objects::endpoint_slices::{Backend, CONTROLLER_MAX_PER_SLICE};
 use ferrolb_tests::wait::{PATIENCE, eventually, until_explained};
 use ferrolb_tests::worlds::layer2::{Options, World};
+use ferrolb_tests::worlds::operator::ingress;
 use ferrolb_tests::worlds::webhook::{WebhookProcess, free_port};
 use ferrolb_tests::{ControlPlane, Kubectl};
 use k8s_openapi::api::core::v1::Service;
@@ -202,18 +203,6 @@ impl Drop for Components {
             None,
         );
     }
-}
-
-fn ingress(service: &Service) -> Vec<String> {
-    service
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.ip.clone())
-        .collect()
 }
 
 /// Whether the operator has written anything to the Service: its pool annotation or its

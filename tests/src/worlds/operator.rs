@@ -181,14 +181,11 @@ impl OperatorWorld {
     }
 }
 
+/// The Service's IPs as text, read by the rule every component reads them by.
 pub fn ingress(svc: &Service) -> Vec<String> {
-    svc.status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.ip.clone())
+    ferrolb_crds::service_ingress::ingress_ips(svc)
+        .iter()
+        .map(ToString::to_string)
         .collect()
 }
 
