@@ -5,11 +5,13 @@
 //! [`election`] decides which IPs this node holds, [`responder`] and [`packet`] turn frames
 //! into answers, [`link`] picks interfaces, and the pure parts of [`bgp`] plan routes. The edge
 //! carries it out: [`watches`] watches the API, [`speaker`] starts [`layer2`] (the election
-//! loop, with [`lease`] writing its Leases) and [`bgp`] (the sessions) side by side,
-//! [`announcer`] and [`socket`] move frames, [`status`] writes ServiceL2Status and
-//! ServiceBGPStatus objects and events, [`metrics`] serves Prometheus metrics.
+//! loop, with [`lease`] writing its Leases) and [`bgp`] (the sessions, with [`bfd`] under
+//! those that ask for it) side by side, [`announcer`] and [`socket`] move frames, [`status`]
+//! writes ServiceL2Status and ServiceBGPStatus objects and events, [`metrics`] serves
+//! Prometheus metrics.
 
 pub mod announcer;
+pub mod bfd;
 pub mod bgp;
 pub mod config;
 pub mod election;

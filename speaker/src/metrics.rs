@@ -4,8 +4,9 @@
 //! Layer 2 counters are labelled by IP as MetalLB's are; `metallb_speaker_announced` is 1 per
 //! announced (IP, Service). ferrolb adds ownership changes, Lease write failures and the
 //! duration of each takeover. BGP metrics are labelled by peer (`address:port`) as MetalLB's
-//! native speaker labels them. The text format is OpenMetrics, which suffixes counters with
-//! `_total`. The ownership directions and Lease operations have their series from the start,
+//! native speaker labels them. BFD metrics take the names and labels of MetalLB's FRR mode
+//! (`peer` is the peer's address, `vrf` always `default`). The text format is OpenMetrics,
+//! which suffixes counters with `_total`. The ownership directions and Lease operations have their series from the start,
 //! at zero, so a dashboard shows a healthy node's failures as 0 rather than as nothing.
 
 use std::sync::Arc;
@@ -90,6 +91,81 @@ impl BgpMetrics {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BfdLabels {
+    /// The peer's address, without a port.
+    pub peer: String,
+    /// Always `default`: sessions in VRFs are not supported.
+    pub vrf: String,
+}
+
+impl BfdLabels {
+    pub fn new(peer: std::net::IpAddr) -> BfdLabels {
+        BfdLabels {
+            peer: peer.to_string(),
+            vrf: "default".into(),
+        }
+    }
+}
+
+/// The BFD metrics, per session.
+#[derive(Default)]
+pub struct BfdMetrics {
+    pub session_up: Family<BfdLabels, Gauge>,
+    pub control_packet_input: Family<BfdLabels, Counter>,
+    pub control_packet_output: Family<BfdLabels, Counter>,
+    pub session_up_events: Family<BfdLabels, Counter>,
+    pub session_down_events: Family<BfdLabels, Counter>,
+}
+
+impl BfdMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "metallb_bfd_session_up",
+            "BFD session state (1 is up, 0 is down)",
+            self.session_up.clone(),
+        );
+        registry.register(
+            "metallb_bfd_control_packet_input",
+            "Number of received BFD control packets",
+            self.control_packet_input.clone(),
+        );
+        registry.register(
+            "metallb_bfd_control_packet_output",
+            "Number of sent BFD control packets",
+            self.control_packet_output.clone(),
+        );
+        registry.register(
+            "metallb_bfd_session_up_events",
+            "Number of BFD session up events",
+            self.session_up_events.clone(),
+        );
+        registry.register(
+            "metallb_bfd_session_down_events",
+            "Number of BFD session down events",
+            self.session_down_events.clone(),
+        );
+    }
+
+    /// Exports a new session's series, down and at zero.
+    pub fn add(&self, labels: &BfdLabels) {
+        self.session_up.get_or_create(labels).set(0);
+        let _ = self.control_packet_input.get_or_create(labels);
+        let _ = self.control_packet_output.get_or_create(labels);
+        let _ = self.session_up_events.get_or_create(labels);
+        let _ = self.session_down_events.get_or_create(labels);
+    }
+
+    /// Forgets a session that was removed.
+    pub fn remove(&self, labels: &BfdLabels) {
+        self.session_up.remove(labels);
+        self.control_packet_input.remove(labels);
+        self.control_packet_output.remove(labels);
+        self.session_up_events.remove(labels);
+        self.session_down_events.remove(labels);
+    }
+}
+
 /// Every metric of the speaker.
 pub struct Metrics {
     pub requests_received: Family<IpLabel, Counter>,
@@ -100,6 +176,7 @@ pub struct Metrics {
     pub lease_write_failures: Family<OperationLabel, Counter>,
     pub takeover_seconds: Histogram,
     pub bgp: BgpMetrics,
+    pub bfd: BfdMetrics,
     registry: Registry,
 }
 
@@ -162,6 +239,8 @@ impl Metrics {
         }
         let bgp = BgpMetrics::default();
         bgp.register(&mut registry);
+        let bfd = BfdMetrics::default();
+        bfd.register(&mut registry);
         Arc::new(Metrics {
             requests_received,
             responses_sent,
@@ -171,6 +250,7 @@ impl Metrics {
             lease_write_failures,
             takeover_seconds,
             bgp,
+            bfd,
             registry,
         })
     }
@@ -224,5 +304,32 @@ mod tests {
                 "{series} missing from\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn bfd_series_carry_metallbs_names_and_labels() {
+        let metrics = Metrics::new();
+        let labels = BfdLabels::new("192.0.2.1".parse().unwrap());
+        metrics.bfd.add(&labels);
+        metrics
+            .bfd
+            .control_packet_output
+            .get_or_create(&labels)
+            .inc();
+        let text = metrics.render();
+        for series in [
+            "metallb_bfd_session_up{peer=\"192.0.2.1\",vrf=\"default\"} 0",
+            "metallb_bfd_control_packet_input_total{peer=\"192.0.2.1\",vrf=\"default\"} 0",
+            "metallb_bfd_control_packet_output_total{peer=\"192.0.2.1\",vrf=\"default\"} 1",
+            "metallb_bfd_session_up_events_total{peer=\"192.0.2.1\",vrf=\"default\"} 0",
+            "metallb_bfd_session_down_events_total{peer=\"192.0.2.1\",vrf=\"default\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == series),
+                "{series} missing from\n{text}"
+            );
+        }
+        metrics.bfd.remove(&labels);
+        assert!(!metrics.render().contains("192.0.2.1"));
     }
 }
