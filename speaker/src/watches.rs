@@ -1,6 +1,6 @@
 //! The watches of the cluster objects the speaker reads: Nodes, Services, their endpoints,
-//! and the IPAddressPools, L2Advertisements, BGPAdvertisements, BGPPeers and Communities of
-//! ferrolb's namespace, kept in reflector stores.
+//! and the IPAddressPools, L2Advertisements, BGPAdvertisements, BGPPeers, BFDProfiles and
+//! Communities of ferrolb's namespace, kept in reflector stores.
 //!
 //! Every event wakes the Layer 2 election loop and the BGP loop through a [`Wake`];
 //! [`ClusterWatch::claims`] turns the stores into the pure model of [`crate::model`] and the
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::cached::trim_for_cache;
-use ferrolb_crds::{BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
+use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, IPAddressPool, L2Advertisement};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node as KubeNode, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -89,6 +89,7 @@ pub struct ClusterWatch {
     advertisements: Store<L2Advertisement>,
     pub(crate) bgp_peers: Store<BGPPeer>,
     pub(crate) bgp_advertisements: Store<BGPAdvertisement>,
+    pub(crate) bfd_profiles: Store<BFDProfile>,
     pub(crate) communities: Store<Community>,
     pub tasks: Vec<JoinHandle<()>>,
     /// The `--lb-class` this speaker serves: Services of another class are not in the model.
@@ -134,6 +135,12 @@ impl ClusterWatch {
             notify.clone(),
         );
         tasks.push(t);
+        let (bfd_profiles, t) = spawn_watch(
+            Api::namespaced(client.clone(), namespace),
+            config(),
+            notify.clone(),
+        );
+        tasks.push(t);
         let (communities, t) =
             spawn_watch(Api::namespaced(client.clone(), namespace), config(), notify);
         tasks.push(t);
@@ -145,6 +152,7 @@ impl ClusterWatch {
             advertisements,
             bgp_peers,
             bgp_advertisements,
+            bfd_profiles,
             communities,
             tasks,
             lb_class: lb_class.map(str::to_owned),
@@ -161,6 +169,7 @@ impl ClusterWatch {
         let _ = self.advertisements.wait_until_ready().await;
         let _ = self.bgp_peers.wait_until_ready().await;
         let _ = self.bgp_advertisements.wait_until_ready().await;
+        let _ = self.bfd_profiles.wait_until_ready().await;
         let _ = self.communities.wait_until_ready().await;
     }
 

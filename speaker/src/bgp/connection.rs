@@ -9,7 +9,8 @@
 //! before the connection goes.
 //!
 //! What the session is configured with (TTL, router ID, graceful restart, timers, next hops)
-//! is decided by [`super::session_params`]; this task only applies it.
+//! is decided by [`super::session_params`]; this task only applies it. A session over a BFD
+//! session follows its status as [`bfd`] decides.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -31,7 +32,11 @@ use tokio::time::Instant;
 use super::peers::PeerSession;
 use super::transport::{self, Dial};
 use super::{next_hop, session_params};
+use crate::bfd::BfdStatus;
 use crate::metrics::{Metrics, PeerLabel};
+use bfd::BfdGate;
+
+pub mod bfd;
 use crate::publish_if_changed;
 
 /// The routes of one peer, shared between the planner and the session task.
@@ -51,17 +56,19 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
-    /// Starts the session of `session` on `node`, advertising `routes` once established.
+    /// Starts the session of `session` on `node`, advertising `routes` once established and
+    /// following the BFD session whose status `bfd` carries, if any.
     pub fn spawn(
         session: PeerSession,
         password: Option<String>,
         node: &str,
         metrics: Arc<Metrics>,
         routes: Routes,
+        bfd: Option<watch::Receiver<BfdStatus>>,
     ) -> SessionHandle {
         let (routes_tx, routes_rx) = watch::channel(routes);
         let (stop_tx, stop_rx) = oneshot::channel();
-        let connection = Connection::new(&session, password.clone(), node, metrics);
+        let connection = Connection::new(&session, password.clone(), node, metrics, bfd);
         let task = tokio::spawn(connection.run(routes_rx, stop_rx));
         SessionHandle {
             session,
@@ -106,6 +113,10 @@ struct Connection {
     context: Option<UpdateContext>,
     desired: Routes,
     events: VecDeque<Event>,
+    bfd: Option<watch::Receiver<BfdStatus>>,
+    gate: BfdGate,
+    /// Why the session goes down, when the machine cannot know (BFD closed it).
+    down_reason: Option<String>,
 }
 
 impl Connection {
@@ -114,6 +125,7 @@ impl Connection {
         password: Option<String>,
         node: &str,
         metrics: Arc<Metrics>,
+        mut bfd: Option<watch::Receiver<BfdStatus>>,
     ) -> Self {
         let router_id = session_params::router_id(session, node, transport::local_ipv4_towards);
         let fsm = Session::new(session_params::session_config(session, router_id));
@@ -121,6 +133,10 @@ impl Connection {
             peer: session.label(),
         };
         metrics.bgp.session_up.get_or_create(&label).set(0);
+        let gate = BfdGate::new(
+            &bfd.as_mut()
+                .map_or(BfdStatus::INITIAL, |b| *b.borrow_and_update()),
+        );
         Connection {
             fsm,
             dial: session_params::dial(session, password),
@@ -138,6 +154,9 @@ impl Connection {
             context: None,
             desired: Arc::new(BTreeMap::new()),
             events: VecDeque::new(),
+            bfd,
+            gate,
+            down_reason: None,
         }
     }
 
@@ -189,6 +208,15 @@ impl Connection {
                     }
                     self.desired = routes.borrow_and_update().clone();
                     self.sync().await;
+                }
+                changed = async { self.bfd.as_mut().expect("guarded").changed().await },
+                    if self.bfd.is_some() =>
+                {
+                    let status = match changed {
+                        Ok(()) => self.bfd.as_mut().map(|b| *b.borrow_and_update()),
+                        Err(_) => None,
+                    };
+                    self.bfd_changed(status).await;
                 }
             }
         }
@@ -299,6 +327,7 @@ impl Connection {
                 }
             }
             Action::Down(reason) => {
+                let reason = self.down_reason.take().unwrap_or(reason);
                 if self.context.take().is_some() {
                     tracing::warn!(peer = %self.peer_name, address = %self.dial.peer, "session down: {reason}");
                 } else {

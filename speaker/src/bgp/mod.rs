@@ -2,15 +2,23 @@
 //! BGPPeers name, so the routers spread traffic over the nodes (ECMP) and stop sending to a
 //! node as soon as its session ends.
 //!
-//! The pure core decides: [`peers`] turns BGPPeers into this node's sessions, [`plan`] turns
-//! Services, pools, BGPAdvertisements and Community aliases into the routes of each peer.
-//! The edge carries it out: [`run`] re-plans on every cluster change, [`sessions`] keeps one
-//! [`connection`] task per peer (configured by the rules of [`session_params`]), [`transport`] opens TCP connections with MD5 and the right
-//! TTL, [`passwords`] reads password Secrets, [`peer_events`] records on a BGPPeer why its
-//! password keeps its session closed, and the status writer of [`crate::status`] publishes a
-//! ServiceBGPStatus per advertised Service. The wire protocol and the session
-//! state machine live in the `ferrolb-bgp` crate.
+//! The pure core decides: [`peers`] turns BGPPeers into this node's sessions, [`bfd_sessions`]
+//! into the BFD sessions under them, [`plan`] turns Services, pools, BGPAdvertisements and
+//! Community aliases into the routes of each peer. The edge carries it out: [`run`] re-plans
+//! on every cluster change, [`sessions`] keeps one [`connection`] task per peer (configured by
+//! the rules of [`session_params`]) and [`crate::bfd`] one BFD session per peer address that
+//! asks for it, [`transport`] opens TCP connections with MD5 and the right TTL, [`passwords`]
+//! reads password Secrets, [`peer_events`] records on a BGPPeer why its password keeps its
+//! session closed, and the status writer of [`crate::status`] publishes a ServiceBGPStatus per
+//! advertised Service. The wire protocol and the session state machine live in the
+//! `ferrolb-bgp` crate.
+//!
+//! A BGP session with BFD closes at once when its BFD session goes down after having been up
+//! (the router drops its routes as fast), and connects again only once BFD is up again. A
+//! BFD session that never came up holds nothing back: a router without BFD still gets its BGP
+//! session, as with MetalLB's FRR mode.
 
+pub mod bfd_sessions;
 pub mod connection;
 pub mod next_hop;
 pub mod passwords;
@@ -26,15 +34,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferrolb_crds::ServiceBGPStatus;
+use ferrolb_crds::bfdprofile::BFDProfileSpec;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use kube::Client;
 use tokio::sync::{Notify, oneshot};
 
+use crate::bfd::{Bfd, udp::Udp};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{Node, Pool, Service};
 use crate::status::{DesiredStatus, StatusPublisher};
 use crate::watches::ClusterWatch;
+use bfd_sessions::BfdPlan;
 use connection::Routes;
 use passwords::{ApiSecrets, Passwords, SecretReader};
 use peer_events::PeerEvents;
@@ -54,6 +65,7 @@ struct BgpInputs {
     peers: Vec<BGPPeer>,
     advertisements: Vec<Advertisement>,
     aliases: BTreeMap<String, String>,
+    bfd_profiles: BTreeMap<String, BFDProfileSpec>,
 }
 
 impl ClusterWatch {
@@ -84,6 +96,12 @@ impl ClusterWatch {
                 .map(|a| Advertisement::from_kube(a))
                 .collect(),
             aliases: plan::aliases(&communities),
+            bfd_profiles: self
+                .bfd_profiles
+                .state()
+                .iter()
+                .filter_map(|p| Some((p.metadata.name.clone()?, p.spec.clone())))
+                .collect(),
         })
     }
 }
@@ -138,7 +156,9 @@ async fn resolve_passwords<R: SecretReader>(
 /// objects and the problems it reported.
 struct BgpMode {
     node: String,
+    namespace: String,
     sessions: Sessions,
+    bfd: Bfd,
     passwords: Passwords<ApiSecrets>,
     status: StatusPublisher,
     peer_events: PeerEvents,
@@ -146,6 +166,29 @@ struct BgpMode {
 }
 
 impl BgpMode {
+    /// Plans the BFD sessions under the `resolved` sessions, takes out the peers whose BFD
+    /// cannot run and starts the BFD sessions, adding what is wrong to `problems`.
+    fn start_bfd(
+        &mut self,
+        inputs: Option<&BgpInputs>,
+        resolved: &mut ResolvedSessions,
+        problems: &mut Vec<String>,
+    ) -> BfdPlan {
+        let no_profiles = BTreeMap::new();
+        let bfd_plan = bfd_sessions::plan(
+            resolved.usable.values().map(|(session, _)| session),
+            inputs.map_or(&no_profiles, |i| &i.bfd_profiles),
+            &self.namespace,
+        );
+        for (peer, problem) in &bfd_plan.refused {
+            resolved.usable.remove(peer);
+            problems.push(problem.clone());
+        }
+        problems.extend(bfd_plan.warnings.iter().cloned());
+        problems.extend(self.bfd.start(&bfd_plan.sessions));
+        bfd_plan
+    }
+
     /// Plans over `inputs` (none while this node's Node object is unknown) and brings the
     /// sessions, their routes and the status in line with the plan.
     async fn reconcile(&mut self, inputs: Option<BgpInputs>) {
@@ -153,9 +196,10 @@ impl BgpMode {
             Some(inputs) => peers::sessions_for(&inputs.node, &inputs.peers),
             None => Default::default(),
         };
-        let resolved = resolve_passwords(&mut self.passwords, wanted).await;
+        let mut resolved = resolve_passwords(&mut self.passwords, wanted).await;
         let mut problems: Vec<String> = peer_problems.into_iter().map(|p| p.message).collect();
-        problems.extend(resolved.problems);
+        problems.append(&mut resolved.problems);
+        let bfd_plan = self.start_bfd(inputs.as_ref(), &mut resolved, &mut problems);
         self.peer_events.report(
             inputs.as_ref().map_or(&[][..], |i| &i.peers[..]),
             resolved.password_problems,
@@ -187,7 +231,15 @@ impl BgpMode {
             .into_iter()
             .map(|(service, peers)| (service, peers.into_iter().collect()))
             .collect();
-        self.sessions.reconcile(resolved.usable, &routes).await;
+        let bfd: BTreeMap<String, _> = bfd_plan
+            .peers
+            .iter()
+            .filter_map(|(peer, key)| Some((peer.clone(), self.bfd.status(key)?)))
+            .collect();
+        self.sessions
+            .reconcile(resolved.usable, &routes, &bfd)
+            .await;
+        self.bfd.retain(&bfd_plan.sessions).await;
         self.status.show(desired);
     }
 }
@@ -205,7 +257,9 @@ pub async fn run(
 ) {
     let node = config.node_name.clone();
     let mut mode = BgpMode {
-        sessions: Sessions::new(&node, metrics),
+        sessions: Sessions::new(&node, metrics.clone()),
+        bfd: Bfd::new(Udp::default(), metrics),
+        namespace: config.namespace.clone(),
         passwords: Passwords::new(
             ApiSecrets {
                 client: client.clone(),
@@ -237,5 +291,6 @@ pub async fn run(
     }
     tracing::info!("shutting down: withdrawing every BGP route");
     mode.sessions.close_all().await;
+    mode.bfd.stop_all().await;
     mode.status.finish().await;
 }

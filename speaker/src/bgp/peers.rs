@@ -4,7 +4,8 @@
 //!
 //! A peer whose spec cannot work (an address that does not parse, a hold time under 3 s, a
 //! keepalive longer than the hold time, both `peerASN` and `dynamicASN`) gets no session and
-//! a [`PeerProblem`] naming the object, the field and the value; the other peers go on.
+//! a [`PeerProblem`] naming the object, the field and the value; the other peers go on. The
+//! BFDProfile a peer names is looked up later, by [`super::bfd_sessions`].
 //! The result is compared between runs: a peer whose [`PeerSession`] changed is reconnected.
 
 use std::collections::BTreeMap;
@@ -54,6 +55,8 @@ pub struct PeerSession {
     pub graceful_restart: bool,
     /// The families offered: the peer address's own, or both with `dualStackAddressFamily`.
     pub families: Vec<Family>,
+    /// The BFDProfile of the BFD session under this one (see [`super::bfd_sessions`]).
+    pub bfd_profile: Option<String>,
 }
 
 impl PeerSession {
@@ -91,16 +94,6 @@ pub fn unsupported(peer: &BGPPeer) -> Vec<PeerProblem> {
         fatal,
     };
     let mut out = Vec::new();
-    if !spec.bfd_profile.is_empty() {
-        out.push(problem(
-            format!(
-                "bfdProfile {:?} is ignored: BFD is not supported yet; failures are detected by \
-                 the hold time",
-                spec.bfd_profile
-            ),
-            false,
-        ));
-    }
     if !spec.vrf.is_empty() {
         out.push(problem(
             format!("vrf {:?} is not supported; no session is opened", spec.vrf),
@@ -284,6 +277,7 @@ pub fn session(peer: &BGPPeer) -> Result<PeerSession, PeerProblem> {
         password,
         graceful_restart: spec.enable_graceful_restart,
         families,
+        bfd_profile: (!spec.bfd_profile.is_empty()).then(|| spec.bfd_profile.clone()),
     })
 }
 

@@ -186,19 +186,21 @@ fn an_excluded_node_holds_no_session() {
 }
 
 #[test]
-fn a_bfd_profile_is_reported_but_the_session_still_runs() {
-    let peers = [peer(
-        "with-bfd",
-        json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.1", "bfdProfile": "fast"}),
-    )];
+fn a_bfd_profile_is_carried_into_the_session_without_a_problem() {
+    let peers = [
+        peer(
+            "with-bfd",
+            json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.1", "bfdProfile": "fast"}),
+        ),
+        peer(
+            "without",
+            json!({"myASN": 1, "peerASN": 2, "peerAddress": "192.0.2.2"}),
+        ),
+    ];
     let (sessions, problems) = sessions_for(&node("a", &[]), &peers);
-    assert!(sessions.contains_key("with-bfd"));
-    assert!(!problems[0].fatal);
-    assert!(
-        problems[0]
-            .message
-            .contains("bfdProfile \"fast\" is ignored")
-    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(sessions["with-bfd"].bfd_profile.as_deref(), Some("fast"));
+    assert_eq!(sessions["without"].bfd_profile, None);
 }
 
 #[test]

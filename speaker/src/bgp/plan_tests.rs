@@ -68,6 +68,7 @@ fn session(name: &str, address: &str, local_as: u32, peer_as: u32) -> PeerSessio
         } else {
             Family::Ipv6Unicast
         }],
+        bfd_profile: None,
     }
 }
 

@@ -1,16 +1,18 @@
 //! The set of running sessions, kept in line with the peers this node should have: a new
 //! peer gets a session, a changed peer (any field, or its password) is reconnected, a peer
 //! that no longer selects this node is withdrawn from and closed, and every other session is
-//! handed its current routes.
+//! handed its current routes. A new session gets the status of its BFD session, if it has one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use tokio::sync::watch;
 
 use super::connection::{Routes, SessionHandle};
 use super::peers::PeerSession;
+use crate::bfd::BfdStatus;
 use crate::metrics::Metrics;
 
 /// How long a closing session may take to withdraw its routes and say goodbye.
@@ -33,11 +35,12 @@ impl Sessions {
     }
 
     /// Brings the running sessions to `wanted` (each with its password) and hands each its
-    /// routes from `routes`.
+    /// routes from `routes`; a session that starts watches its BFD session in `bfd`.
     pub async fn reconcile(
         &mut self,
         wanted: BTreeMap<String, (PeerSession, Option<String>)>,
         routes: &BTreeMap<String, Routes>,
+        bfd: &BTreeMap<String, watch::Receiver<BfdStatus>>,
     ) {
         let stale: Vec<String> = self
             .running
@@ -66,6 +69,7 @@ impl Sessions {
                         &self.node,
                         self.metrics.clone(),
                         routes,
+                        bfd.get(&name).cloned(),
                     );
                     self.running.insert(name, handle);
                 }

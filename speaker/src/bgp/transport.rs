@@ -2,9 +2,9 @@
 //! with TCP MD5 signatures (RFC 2385) when a password is set, and sent with the TTL the peer
 //! expects (1 for a directly connected eBGP peer, 255 with `ebgpMultiHop`, 64 for iBGP).
 //!
-//! This is the speaker's second and last piece of unsafe code besides [`crate::socket`]: the
-//! kernel's `TCP_MD5SIG` option takes a C struct that neither the standard library nor tokio
-//! wraps. Everything else goes through tokio's `TcpSocket`.
+//! This is one of the speaker's few pieces of unsafe code, with [`crate::socket`] and
+//! [`crate::bfd::udp`]: the kernel's `TCP_MD5SIG` option takes a C struct that neither the
+//! standard library nor tokio wraps. Everything else goes through tokio's `TcpSocket`.
 
 #![allow(unsafe_code)]
 

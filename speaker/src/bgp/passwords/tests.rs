@@ -162,6 +162,7 @@ fn peer() -> PeerSession {
         },
         graceful_restart: false,
         families: vec![],
+        bfd_profile: None,
     }
 }
 

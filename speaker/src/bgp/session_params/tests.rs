@@ -30,6 +30,7 @@ fn session() -> PeerSession {
         password: Password::None,
         graceful_restart: false,
         families: vec![Family::Ipv4Unicast],
+        bfd_profile: None,
     }
 }
 
