@@ -6,8 +6,9 @@
 //! Its state comes back as typed values: sessions per neighbor, the BGP paths of a prefix with
 //! their attributes (parsed from `birdc` text or `gobgp -j` JSON), and, for BIRD, the route it
 //! installs in its namespace's kernel table, where `merge paths` folds equal paths into one
-//! route with a next hop per advertising node: the proof of ECMP. Dropping the router kills the
-//! daemon and removes its folder.
+//! route with a next hop per advertising node: the proof of ECMP. BIRD can also run BFD towards
+//! a neighbor ([`Neighbor::with_bfd`]), taking the BGP session down with the BFD session, and
+//! report its BFD sessions. Dropping the router kills the daemon and removes its folder.
 //!
 //! Each daemon's configuration and output format live in its own module (`bird`,
 //! `gobgp`); this one holds the types the suites see and the process plumbing both share.
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -68,6 +70,34 @@ pub struct Neighbor {
     pub password: Option<String>,
     /// The TTL for a peer more than one hop away; a directly connected peer when `None`.
     pub multihop: Option<u8>,
+    /// BFD under the session (BIRD only).
+    pub bfd: Option<BfdOptions>,
+}
+
+/// The BFD session a router runs towards a neighbor: the BGP session goes down with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BfdOptions {
+    /// The router's minimum receive and transmit intervals.
+    pub interval: Duration,
+    pub multiplier: u8,
+}
+
+/// A BFD session as the router reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BfdSession {
+    pub neighbor: IpAddr,
+    /// The daemon's word for the state: `Up`, `Down`, `Init`, `AdminDown`.
+    pub state: String,
+    /// The interval the router transmits at.
+    pub interval: Duration,
+    /// The time without a packet after which the router declares the session down.
+    pub timeout: Duration,
+}
+
+impl BfdSession {
+    pub fn up(&self) -> bool {
+        self.state == "Up"
+    }
 }
 
 impl Neighbor {
@@ -77,7 +107,17 @@ impl Neighbor {
             remote_as,
             password: None,
             multihop: None,
+            bfd: None,
         }
+    }
+
+    /// The same neighbor with BFD under its session.
+    pub fn with_bfd(mut self, interval: Duration, multiplier: u8) -> Self {
+        self.bfd = Some(BfdOptions {
+            interval,
+            multiplier,
+        });
+        self
     }
 
     pub fn with_password(mut self, password: &str) -> Self {
@@ -293,6 +333,14 @@ impl Router {
             .host
             .exec(&["ip", family, "-j", "route", "show", prefix]);
         parse_kernel_nexthops(&serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+    }
+
+    /// The router's BFD sessions (BIRD only).
+    pub fn bfd_sessions(&self) -> Vec<BfdSession> {
+        match &self.control {
+            Control::Bird(bird) => bird.bfd_sessions(&self.host),
+            Control::Gobgp => panic!("only the BIRD router runs BFD"),
+        }
     }
 
     /// TCP segments the router's namespace dropped for a missing, unexpected or wrong MD5

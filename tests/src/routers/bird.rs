@@ -3,7 +3,8 @@
 //! text `birdc` prints for protocols and routes, parsed into sessions and paths. BIRD's output
 //! names a neighbor by its protocol (`peer0`, ...), so the names are kept to map them back.
 //! Path counts are asked over the control socket directly, without starting `birdc`, so that
-//! benchmarks can poll them every few milliseconds.
+//! benchmarks can poll them every few milliseconds. Neighbors with BFD get `bfd on` and a
+//! `protocol bfd` with their intervals ([`bfd`] holds it and reads `show bfd sessions`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,10 +15,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
-    Family, Origin, RouteEntry, RouterOptions, SessionState, quoted, spawn_in, wait_ready,
+    BfdSession, Family, Origin, RouteEntry, RouterOptions, SessionState, quoted, spawn_in,
+    wait_ready,
 };
 use crate::infra::netlab::Host;
 use crate::infra::process::Daemon;
+
+mod bfd;
 
 /// A running BIRD's control socket and protocol names.
 pub(super) struct Bird {
@@ -60,6 +64,10 @@ impl Bird {
     fn birdc(&self, host: &Host, command: &str) -> String {
         let out = host.exec(&["birdc", "-s", &self.socket.to_string_lossy(), command]);
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub(super) fn bfd_sessions(&self, host: &Host) -> Vec<BfdSession> {
+        bfd::parse_sessions(&self.birdc(host, "show bfd sessions"))
     }
 
     pub(super) fn sessions(&self, host: &Host) -> BTreeMap<IpAddr, SessionState> {
@@ -184,6 +192,7 @@ protocol kernel kernel6 {{
 "#,
         id = options.router_id
     );
+    conf.push_str(&bfd::protocol(&options.neighbors));
     let mut protocols = BTreeMap::new();
     for (index, neighbor) in options.neighbors.iter().enumerate() {
         let name = format!("peer{index}");
@@ -198,6 +207,11 @@ protocol kernel kernel6 {{
             .as_deref()
             .map(|p| format!("\n  password {};", quoted(p)))
             .unwrap_or_default();
+        let bfd = if neighbor.bfd.is_some() {
+            "\n  bfd on;"
+        } else {
+            ""
+        };
         let _ = write!(
             conf,
             r#"protocol bgp {name} {{
@@ -208,7 +222,7 @@ protocol kernel kernel6 {{
   # the peer again, longer than any suite waits.
   error wait time 1, 5;
   debug {{ states, events }};
-  {hops}{password}
+  {hops}{password}{bfd}
   ipv4 {{ import all; export none; }};
   ipv6 {{ import all; export none; }};
 }}
