@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 pub struct Request {
     pub method: Method,
     pub path: String,
+    /// The query string, empty when there is none.
+    pub query: String,
     pub body: Value,
 }
 
@@ -40,6 +42,7 @@ pub fn client(answer: impl Fn(&Request) -> (StatusCode, Value) + Send + 'static)
             let request = Request {
                 method: parts.method,
                 path: parts.uri.path().to_owned(),
+                query: parts.uri.query().unwrap_or_default().to_owned(),
                 body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             };
             let (status, reply) = answer(&request);
