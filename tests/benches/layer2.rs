@@ -99,7 +99,7 @@ fn probe(netns: &str, source: &str, rate: u32, duration: &str) -> (Vec<Reply>, u
     for line in text.lines() {
         let parts: Vec<&str> = line.split_whitespace().collect();
         match parts.as_slice() {
-            ["reply", at, mac, latency] => replies.push(Reply {
+            ["reply", at, mac, latency, ..] => replies.push(Reply {
                 at_ns: at.parse().unwrap(),
                 mac: mac.to_string(),
                 latency_ns: latency.parse().unwrap(),

@@ -8,6 +8,7 @@
 //! - [`e2e`]: the clusters the end-to-end suites run against.
 
 pub mod bgp;
+pub mod chaos;
 pub mod e2e;
 pub mod layer2;
 pub mod operator;

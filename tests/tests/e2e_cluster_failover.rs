@@ -34,6 +34,29 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
     }
 }
 
+/// Prints the speakers' recent logs and the Leases, to explain a failed failover.
+fn explain_failure(kubectl: &Kubectl) {
+    for args in [
+        &[
+            "logs",
+            "-n",
+            NAMESPACE,
+            "-l",
+            "app.kubernetes.io/component=speaker",
+            "--prefix",
+            "--timestamps",
+            "--tail=60",
+        ][..],
+        &["get", "leases", "-n", NAMESPACE, "-o", "wide"][..],
+        &["get", "pods", "-n", NAMESPACE, "-o", "wide"][..],
+    ] {
+        match kubectl.ok(args, None) {
+            Ok(out) => eprintln!("--- kubectl {}:\n{out}", args.join(" ")),
+            Err(e) => eprintln!("--- kubectl {}: {e}", args.join(" ")),
+        }
+    }
+}
+
 /// Runs `fault` against the owner of a Layer 2 Service while probing it, and prints what a
 /// client saw: time until another node answered ARP, failed HTTP requests, longest outage.
 fn failover(
@@ -48,8 +71,14 @@ fn failover(
     let ip = serve(&mut cleanup, name, addresses, false);
     let owner = sole_owner(&cluster, &ip).clone();
     http_ok(&ip);
-    // The cluster is healed however the test ends, so the next test finds it whole.
-    let _heal = OnDrop(Some(|| heal(&cluster, &kubectl, &owner)));
+    // The cluster is healed however the test ends, so the next test finds it whole; a failed
+    // test first prints what the speakers said and what the Leases held.
+    let _heal = OnDrop(Some(|| {
+        if std::thread::panicking() {
+            explain_failure(&kubectl);
+        }
+        heal(&cluster, &kubectl, &owner)
+    }));
     let watch = ArpWatch::start(&ip);
     let probe = HttpProbe::start(address(&ip), 20);
     std::thread::sleep(Duration::from_secs(2));

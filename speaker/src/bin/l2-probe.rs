@@ -1,14 +1,15 @@
 //! `ferrolb-l2-probe`: a benchmark client for the Layer 2 speaker. From inside a lab
-//! namespace it sends ARP requests for one IP at a fixed rate and prints every reply with its
-//! wall-clock time, the MAC that answered and the delay since the latest request, so a
-//! benchmark can tell when the owner changed and how fast replies come:
+//! namespace it sends ARP requests for one or more IPs at a fixed rate (one request per target
+//! each round) and prints every reply with its wall-clock time, the MAC that answered, the
+//! delay since the latest round and the IP it answers for, so a benchmark can tell when the
+//! owner changed, whether two MACs answered one IP, and how fast replies come:
 //!
 //! ```text
-//! reply <unix time ns> <mac> <latency ns>
+//! reply <unix time ns> <mac> <latency ns> <ip>
 //! sent <requests>
 //! ```
 //!
-//! It only sends to the IP given on the command line, on the interface given.
+//! It only sends to the IPs given on the command line, on the interface given.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -28,10 +29,10 @@ struct Args {
     /// This host's IPv4 address on that interface.
     #[arg(long)]
     source: Ipv4Addr,
-    /// The IP to ask for.
-    #[arg(long)]
-    target: Ipv4Addr,
-    /// Requests per second.
+    /// The IPs to ask for (repeat the flag for more).
+    #[arg(long, required = true)]
+    target: Vec<Ipv4Addr>,
+    /// Rounds per second; each round asks for every target.
     #[arg(long, default_value_t = 100)]
     rate: u32,
     /// How long to probe.
@@ -47,17 +48,24 @@ async fn main() -> std::io::Result<()> {
         .find(|l| l.name == args.interface)
         .ok_or_else(|| std::io::Error::other(format!("no interface {:?}", args.interface)))?;
     let socket = Arc::new(PacketSocket::open(link.index, ETHERTYPE_ARP)?);
-    let request = arp::build(
-        Mac::BROADCAST,
-        &arp::Arp {
-            ethernet_source: link.mac,
-            operation: arp::Operation::Request,
-            sender_mac: link.mac,
-            sender_ip: args.source,
-            target_mac: Mac::ZERO,
-            target_ip: args.target,
-        },
-    );
+    let requests: Vec<Vec<u8>> = args
+        .target
+        .iter()
+        .map(|&target_ip| {
+            arp::build(
+                Mac::BROADCAST,
+                &arp::Arp {
+                    ethernet_source: link.mac,
+                    operation: arp::Operation::Request,
+                    sender_mac: link.mac,
+                    sender_ip: args.source,
+                    target_mac: Mac::ZERO,
+                    target_ip,
+                },
+            )
+        })
+        .collect();
+    let targets: std::collections::BTreeSet<Ipv4Addr> = args.target.iter().copied().collect();
     let start = Instant::now();
     // Nanoseconds since `start` of the latest request.
     let last_sent = Arc::new(AtomicU64::new(0));
@@ -71,8 +79,10 @@ async fn main() -> std::io::Result<()> {
             while start.elapsed() < args.duration {
                 ticker.tick().await;
                 last_sent.store(start.elapsed().as_nanos() as u64, Ordering::Release);
-                if socket.send(&request).await.is_ok() {
-                    sent += 1;
+                for request in &requests {
+                    if socket.send(request).await.is_ok() {
+                        sent += 1;
+                    }
                 }
             }
             sent
@@ -87,7 +97,7 @@ async fn main() -> std::io::Result<()> {
                 continue;
             };
             if reply.operation != arp::Operation::Reply
-                || reply.sender_ip != args.target
+                || !targets.contains(&reply.sender_ip)
                 || reply.target_mac != link.mac
             {
                 continue;
@@ -97,7 +107,10 @@ async fn main() -> std::io::Result<()> {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos();
-            println!("reply {now} {} {latency}", reply.sender_mac);
+            println!(
+                "reply {now} {} {latency} {}",
+                reply.sender_mac, reply.sender_ip
+            );
         }
         #[allow(unreachable_code)]
         Ok::<(), std::io::Error>(())

@@ -143,6 +143,17 @@ impl ControlPlane {
         kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))
     }
 
+    /// Restarts the API server as a crash would (`dev/control-plane run` kills it with SIGKILL
+    /// on SIGUSR1 and starts it again on the same port and data); returns at once, before the
+    /// new process answers.
+    pub fn restart_api_server(&self) {
+        if let Ok(child) = self.child.lock() {
+            let _ = Command::new("kill")
+                .args(["-USR1", &child.id().to_string()])
+                .status();
+        }
+    }
+
     /// Stops etcd and the API server and waits for the script to finish.
     pub fn stop(&self) {
         if let Ok(mut stdin) = self.stdin.lock() {

@@ -108,6 +108,14 @@ impl WebhookProcess {
         let _ = self.shell.wait();
     }
 
+    /// Kills the webhook with SIGKILL, as a crash would, then lets its shell end.
+    pub fn kill(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &self.shell.id().to_string()])
+            .status();
+        self.stop();
+    }
+
     /// The status line of `GET path` on the health port, e.g. `HTTP/1.1 200 OK`.
     pub fn probe(&self, path: &str) -> Result<String, Error> {
         use std::io::Read;
