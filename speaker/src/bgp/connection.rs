@@ -34,10 +34,10 @@ use super::transport::{self, Dial};
 use super::{next_hop, session_params};
 use crate::bfd::BfdStatus;
 use crate::metrics::{Metrics, PeerLabel};
+use crate::publish_if_changed;
 use bfd::BfdGate;
 
 pub mod bfd;
-use crate::publish_if_changed;
 
 /// The routes of one peer, shared between the planner and the session task.
 pub type Routes = Arc<BTreeMap<Prefix, Route>>;
