@@ -6,23 +6,24 @@
 //! intervals, over IPv4 and IPv6; the route gone within the BFD detection time once the
 //! speaker is frozen (SIGSTOP), where only the BGP hold time (30 s here) would notice without
 //! BFD; the session and route back after SIGCONT; and a BGPPeer naming a missing BFDProfile
-//! kept without a session until the profile exists. The measured drop time is printed.
+//! kept without a session until the profile exists. The measured drop time is printed. The
+//! last test does the same against FRR's bfdd and bgpd ([`frr`]), when Debian's `frr` is
+//! installed.
 
 use std::net::IpAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
-use ferrolb_crds::{BFDProfile, BGPAdvertisement};
-use ferrolb_tests::infra::netlab::Host;
-use ferrolb_tests::routers::{BfdSession, Neighbor, Router, RouterKind, RouterOptions};
 use ferrolb_tests::wait::eventually;
-use ferrolb_tests::worlds::layer2::{Options, World};
-use kube::api::{Api, PostParams};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use lab::{BfdLab, freeze_until};
+
+#[path = "bfd_bird/frr.rs"]
+mod frr;
+#[path = "bfd_bird/lab.rs"]
+mod lab;
 
 const ASN: u32 = 64512;
+/// The nodes' AS towards FRR, over eBGP.
+const NODE_AS: u32 = 64513;
 const SERVICE_IP: &str = "198.51.100.10";
 const SERVICE_V4: &str = "198.51.100.10/32";
 const SERVICE_V6_IP: &str = "2001:db8:ffff::10";
@@ -33,146 +34,6 @@ const MULTIPLIER: u8 = 3;
 /// How long the route may take to go once the speaker froze: the detection time (300 ms)
 /// and the router's reaction.
 const DROP_GOAL: Duration = Duration::from_millis(400);
-
-/// One node with a speaker, a BIRD router with BFD towards it, and the world's objects.
-struct BfdLab {
-    router: Router,
-    world: World,
-}
-
-fn typed<K: DeserializeOwned>(api_version: &str, kind: &str, name: &str, spec: Value) -> K {
-    serde_json::from_value(json!({
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
-}
-
-impl BfdLab {
-    /// A one-node lab whose router runs BFD towards the node's IPv4 address, and with `ipv6`
-    /// its IPv6 address too.
-    async fn start(ipv6: bool) -> BfdLab {
-        let world = World::start(Options {
-            nodes: 1,
-            pool: vec!["198.51.100.0/24".into(), "2001:db8:ffff::/112".into()],
-            layer2: false,
-            ..Options::default()
-        })
-        .await;
-        let node = &world.lab.nodes[0];
-        let mut neighbors = vec![Neighbor::new(node.ipv4, ASN).with_bfd(INTERVAL, MULTIPLIER)];
-        if ipv6 {
-            neighbors.push(Neighbor::new(node.ipv6, ASN).with_bfd(INTERVAL, MULTIPLIER));
-        }
-        let router = Router::start(
-            &world.lab.client,
-            RouterOptions {
-                kind: RouterKind::Bird,
-                local_as: ASN,
-                router_id: world.lab.client.ipv4,
-                neighbors,
-            },
-        );
-        let lab = BfdLab { router, world };
-        lab.create::<BGPAdvertisement>(
-            "metallb.io/v1beta1",
-            "BGPAdvertisement",
-            "all",
-            json!({"serviceSelectors": [{"matchLabels": {"ferrolb.io/lab": lab.world.lab.id}}]}),
-        )
-        .await;
-        lab
-    }
-
-    fn node(&self) -> &Host {
-        &self.world.lab.nodes[0]
-    }
-
-    async fn create<K>(&self, api_version: &str, kind: &str, name: &str, spec: Value)
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + serde::Serialize
-            + std::fmt::Debug,
-    {
-        let object: K = typed(api_version, kind, name, spec);
-        Api::<K>::namespaced(self.world.client.clone(), &self.world.namespace)
-            .create(&PostParams::default(), &object)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create {kind} {name}: {e}"));
-    }
-
-    /// The BFDProfile of 100 ms × 3.
-    async fn fast_profile(&self, name: &str) {
-        let ms = INTERVAL.as_millis() as u64;
-        self.create::<BFDProfile>(
-            "metallb.io/v1beta1",
-            "BFDProfile",
-            name,
-            json!({"receiveInterval": ms, "transmitInterval": ms, "detectMultiplier": MULTIPLIER}),
-        )
-        .await;
-    }
-
-    /// A BGPPeer to the router's `address` with `bfdProfile`, a hold time far longer than BFD's
-    /// detection time and a quick reconnect.
-    async fn peer(&self, name: &str, address: IpAddr, profile: &str) {
-        self.create::<BGPPeer>(
-            "metallb.io/v1beta2",
-            "BGPPeer",
-            name,
-            json!({
-                "myASN": ASN, "peerASN": ASN, "peerAddress": address.to_string(),
-                "holdTime": "30s", "keepaliveTime": "10s", "connectTime": "2s",
-                "bfdProfile": profile,
-            }),
-        )
-        .await;
-    }
-
-    /// The router's BFD session with `neighbor`, once Up.
-    async fn bfd_up(&self, neighbor: IpAddr) -> BfdSession {
-        self.router
-            .eventually(&format!("an Up BFD session with {neighbor}"), |r| {
-                r.bfd_sessions()
-                    .into_iter()
-                    .find(|s| s.neighbor == neighbor && s.up())
-            })
-            .await
-    }
-
-    /// The speaker's metrics, as text.
-    fn metrics(&self) -> String {
-        let out = self.node().exec(&[
-            "curl",
-            "-s",
-            "--max-time",
-            "2",
-            "http://127.0.0.1:7472/metrics",
-        ]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn speaker_pid(&self) -> String {
-        self.world.speakers[&self.node().name]
-            .pid()
-            .expect("the speaker runs")
-            .to_string()
-    }
-
-    fn speaker_log(&self) -> String {
-        self.world.speakers[&self.node().name].output()
-    }
-}
-
-/// Sends `signal` to `pid`.
-fn signal(signal: &str, pid: &str) {
-    let status = Command::new("kill").args([signal, pid]).status().unwrap();
-    assert!(status.success(), "kill {signal} {pid}");
-}
 
 #[tokio::test]
 async fn bird_drops_a_frozen_speakers_route_within_the_bfd_detection_time_and_takes_it_back() {
@@ -185,8 +46,8 @@ async fn bird_drops_a_frozen_speakers_route_within_the_bfd_detection_time_and_ta
     lab.world
         .service("web", &[SERVICE_IP], &[&node], false)
         .await;
-    lab.router.wait_established(&[node_ip]).await;
-    lab.router.wait_paths(SERVICE_V4, 1).await;
+    lab.router().wait_established(&[node_ip]).await;
+    lab.router().wait_paths(SERVICE_V4, 1).await;
 
     let session = lab.bfd_up(node_ip).await;
     assert_eq!(session.interval, INTERVAL, "{session:?}");
@@ -216,24 +77,20 @@ async fn bird_drops_a_frozen_speakers_route_within_the_bfd_detection_time_and_ta
     }
 
     // A frozen speaker keeps its TCP connection open: only BFD tells the router.
-    let pid = lab.speaker_pid();
-    signal("-STOP", &pid);
-    let frozen = Instant::now();
-    let mut gone = None;
-    while frozen.elapsed() < Duration::from_secs(20) {
-        if lab.router.path_count(SERVICE_V4) == 0 {
-            gone = Some(frozen.elapsed());
-            break;
+    let mut bfd_after = Vec::new();
+    let gone = freeze_until(&lab.speaker_pid(), || {
+        let gone = lab.router().path_count(SERVICE_V4) == 0;
+        if gone {
+            bfd_after = lab.router().bfd_sessions();
         }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let bfd_after = lab.router.bfd_sessions();
-    signal("-CONT", &pid);
-    let gone = gone.unwrap_or_else(|| {
+        gone
+    })
+    .unwrap_or_else(|| {
         panic!(
-            "the route stayed 20 s after SIGSTOP; BFD sessions {bfd_after:?}; the router's log \
-             ends with:\n{}",
-            lab.router.log_tail()
+            "the route stayed 20 s after SIGSTOP; BFD sessions {:?}; the router's log ends \
+             with:\n{}",
+            lab.router().bfd_sessions(),
+            lab.router().log_tail()
         )
     });
     println!(
@@ -256,8 +113,8 @@ async fn bird_drops_a_frozen_speakers_route_within_the_bfd_detection_time_and_ta
     // Thawed, the speaker sees its BFD session had gone down too, and both come back.
     let thawed = Instant::now();
     lab.bfd_up(node_ip).await;
-    lab.router.wait_established(&[node_ip]).await;
-    lab.router.wait_paths(SERVICE_V4, 1).await;
+    lab.router().wait_established(&[node_ip]).await;
+    lab.router().wait_paths(SERVICE_V4, 1).await;
     println!(
         "SIGCONT: BFD, BGP and the route back after {:?}",
         thawed.elapsed()
@@ -289,14 +146,14 @@ async fn a_missing_bfd_profile_keeps_the_session_closed_until_the_profile_exists
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let sessions = lab.router.sessions();
+    let sessions = lab.router().sessions();
     assert!(
         !sessions[&node_ip].established,
         "no session without its BFD profile: {sessions:?}"
     );
 
     lab.fast_profile("later").await;
-    lab.router.wait_established(&[node_ip]).await;
+    lab.router().wait_established(&[node_ip]).await;
     lab.bfd_up(node_ip).await;
 }
 
@@ -311,8 +168,83 @@ async fn a_bfd_session_comes_up_over_ipv6_too() {
     lab.world
         .service("web", &[SERVICE_V6_IP], &[&node], false)
         .await;
-    lab.router.wait_established(&[node_v6]).await;
-    lab.router.wait_paths(SERVICE_V6, 1).await;
+    lab.router().wait_established(&[node_v6]).await;
+    lab.router().wait_paths(SERVICE_V6, 1).await;
     let session = lab.bfd_up(node_v6).await;
     assert_eq!(session.interval, INTERVAL, "{session:?}");
+}
+
+#[tokio::test]
+async fn frr_drops_a_frozen_speakers_route_within_the_bfd_detection_time_too() {
+    if !frr::installed() {
+        println!("skipped: Debian's frr (bfdd, bgpd, zebra, vtysh) is not installed");
+        return;
+    }
+    let lab = BfdLab::without_router().await;
+    let router_ip = IpAddr::from(lab.world.lab.client.ipv4);
+    let node_ip = IpAddr::from(lab.node().ipv4);
+    let frr = frr::Frr::start(
+        &lab.world.lab.client,
+        ASN,
+        &[(node_ip, NODE_AS)],
+        INTERVAL,
+        MULTIPLIER,
+    );
+    lab.fast_profile("fast").await;
+    lab.peer_from(NODE_AS, "router", router_ip, "fast").await;
+    let node = lab.node().name.clone();
+    lab.world
+        .service("web", &[SERVICE_IP], &[&node], false)
+        .await;
+    let explain = || format!("FRR's logs:\n{}", frr.logs());
+    ferrolb_tests::wait::eventually_explained(
+        ferrolb_tests::wait::PATIENCE,
+        "FRR's kernel route to the Service",
+        || async { (frr.established(node_ip) && frr.kernel_route(SERVICE_V4)).then_some(()) },
+        explain,
+    )
+    .await;
+    let peer = ferrolb_tests::wait::eventually_explained(
+        ferrolb_tests::wait::PATIENCE,
+        "FRR's BFD peer up",
+        || async {
+            frr.bfd_peers()
+                .into_iter()
+                .find(|p| p.peer == node_ip && p.up)
+        },
+        explain,
+    )
+    .await;
+    assert!(!peer.multihop, "{peer:?}");
+    let ms = INTERVAL.as_millis() as u64;
+    assert_eq!(
+        (
+            peer.remote_receive_interval,
+            peer.remote_transmit_interval,
+            peer.remote_detect_multiplier
+        ),
+        (ms, ms, u64::from(MULTIPLIER)),
+        "the speaker advertises its profile: {peer:?}"
+    );
+
+    let gone = freeze_until(&lab.speaker_pid(), || !frr.kernel_route(SERVICE_V4))
+        .unwrap_or_else(|| panic!("the route stayed 20 s after SIGSTOP; {}", explain()));
+    println!(
+        "SIGSTOP: FRR dropped the kernel route after {gone:?} (BFD {MULTIPLIER}×{INTERVAL:?}, \
+         goal {DROP_GOAL:?}, hold time 30 s)"
+    );
+    assert!(gone < Duration::from_secs(3), "{gone:?}: not BFD's doing");
+
+    let thawed = Instant::now();
+    ferrolb_tests::wait::eventually_explained(
+        ferrolb_tests::wait::PATIENCE,
+        "FRR's kernel route back after SIGCONT",
+        || async { frr.kernel_route(SERVICE_V4).then_some(()) },
+        explain,
+    )
+    .await;
+    println!(
+        "SIGCONT: the route back at FRR after {:?}",
+        thawed.elapsed()
+    );
 }
