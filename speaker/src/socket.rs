@@ -1,5 +1,5 @@
-//! The only `unsafe` of the speaker: raw `AF_PACKET` sockets bound to one interface, and a
-//! netlink socket that wakes the announcer on link changes. Both are non-blocking and driven
+//! The Layer 2 sockets, one of the two homes of the speaker's `unsafe` (the other is BFD's UDP
+//! edge, `bfd/udp/sys.rs`): raw `AF_PACKET` sockets bound to one interface, and a netlink socket that wakes the announcer on link changes. Both are non-blocking and driven
 //! by tokio's `AsyncFd`; they carry bytes and make no decisions.
 //!
 //! The ARP socket is opened for ethertype ARP only; the IPv6 socket carries a classic BPF

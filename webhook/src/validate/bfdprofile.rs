@@ -1,6 +1,7 @@
 //! BFDProfile rules: timers and counts within the ranges BFD implementations accept (the
 //! ranges and words of [`ferrolb_crds::rules::bfd`], which the CRD's CEL rules say too), and no
-//! deletion while a BGPPeer still names the profile.
+//! deletion while a BGPPeer still names the profile. `echoMode` is admitted, as MetalLB admits
+//! it, with a warning: the speaker runs its sessions without echo.
 
 use ferrolb_crds::BFDProfile;
 use ferrolb_crds::rules::bfd::{OUT_OF_RANGE, RANGES};
@@ -41,6 +42,11 @@ pub fn validate(profile: &BFDProfile, cluster: &Cluster) -> Verdict {
                 ])
             ));
         }
+    }
+    if spec.echo_mode == Some(true) {
+        verdict.warn(format!(
+            "{object}: echoMode is not implemented by ferrolb's speaker: its BFD sessions run in asynchronous mode without echo (detection after detectMultiplier × the negotiated interval)"
+        ));
     }
     verdict
 }
@@ -102,6 +108,22 @@ mod tests {
         assert_eq!(
             validate(&profile(spec), &Cluster::empty(NS)),
             Verdict::default()
+        );
+    }
+
+    #[test]
+    fn echo_mode_is_admitted_with_a_warning_that_it_does_not_run() {
+        let spec = BFDProfileSpec {
+            echo_mode: Some(true),
+            ..Default::default()
+        };
+        let verdict = validate(&profile(spec), &Cluster::empty(NS));
+        assert!(verdict.denials.is_empty());
+        assert_eq!(
+            verdict.warnings,
+            [
+                r#"BFDProfile "fast": echoMode is not implemented by ferrolb's speaker: its BFD sessions run in asynchronous mode without echo (detection after detectMultiplier × the negotiated interval)"#
+            ]
         );
     }
 

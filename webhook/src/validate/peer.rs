@@ -4,8 +4,8 @@
 //! above it; connectTime whole seconds; no ebgpMultiHop on iBGP; not both password and
 //! passwordSecret; a password the kernel takes as a TCP MD5 key (at most 80 bytes); valid node
 //! selectors; no other peer with the same address (or interface) and VRF that can select the
-//! same node. A BFD profile is a warning (the speaker runs no BFD yet), and one that does not
-//! exist a second warning. The words of the rules within one
+//! same node. A BFD profile that does not exist (yet) is a warning: the speaker keeps that
+//! peer's session closed until it does. The words of the rules within one
 //! object, but the selectors' and the password length's, are [`ferrolb_crds::rules`]', which
 //! the CRD's CEL rules say too; the password length is the webhook's only (CEL measures strings
 //! in characters, the kernel in bytes), and a password kept in a Secret, which the webhook does
@@ -75,19 +75,13 @@ pub fn validate(peer: &BGPPeer, cluster: &Cluster) -> Verdict {
         deny(format!("password {why}"));
     }
     valid_selectors(&mut verdict, &object, "nodeSelectors", &spec.node_selectors);
-    if !spec.bfd_profile.is_empty() {
-        // Admitted as MetalLB admits it, so a user can move back; but it must not read as if
-        // BFD will start: ferrolb's speaker runs no BFD session yet.
+    // Admitted as MetalLB admits it (the profile may be applied next), but the speaker runs
+    // no session for a peer whose BFD it cannot run.
+    if !spec.bfd_profile.is_empty() && !cluster.bfd_profiles.contains_key(&spec.bfd_profile) {
         verdict.warn(format!(
-            "{object}: bfdProfile {:?} is kept but not used: ferrolb's speaker does not run BFD yet, so a failure is detected by the session's hold time (holdTime)",
-            spec.bfd_profile
+            "{object}: BFDProfile {:?} does not exist in namespace {}; the speakers keep this peer's session closed until it does",
+            spec.bfd_profile, cluster.namespace
         ));
-        if !cluster.bfd_profiles.contains_key(&spec.bfd_profile) {
-            verdict.warn(format!(
-                "{object}: BFDProfile {:?} does not exist in namespace {}",
-                spec.bfd_profile, cluster.namespace
-            ));
-        }
     }
     same_session(&mut verdict, &object, peer, cluster);
     verdict

@@ -223,22 +223,26 @@ fn a_password_the_kernel_cannot_take_is_refused_naming_its_length() {
 }
 
 #[test]
-fn a_bfd_profile_is_admitted_with_a_warning_that_bfd_does_not_run_and_a_missing_one_with_two() {
-    let verdict = validate(
-        &peer(BGPPeerSpec {
-            bfd_profile: "fast".into(),
-            ..ebgp()
-        }),
-        &Cluster::empty(NS),
-    );
+fn a_bfd_profile_that_exists_is_admitted_silently_and_a_missing_one_with_a_warning() {
+    let spec = BGPPeerSpec {
+        bfd_profile: "fast".into(),
+        ..ebgp()
+    };
+    let verdict = validate(&peer(spec.clone()), &Cluster::empty(NS));
     assert!(verdict.allowed());
     assert_eq!(
         verdict.warnings,
         [
-            r#"BGPPeer "router": bfdProfile "fast" is kept but not used: ferrolb's speaker does not run BFD yet, so a failure is detected by the session's hold time (holdTime)"#,
-            r#"BGPPeer "router": BFDProfile "fast" does not exist in namespace metallb-system"#,
+            r#"BGPPeer "router": BFDProfile "fast" does not exist in namespace metallb-system; the speakers keep this peer's session closed until it does"#,
         ]
     );
+    let profile = ferrolb_crds::BFDProfile {
+        metadata: crate::validate::fixtures::meta("fast"),
+        spec: Default::default(),
+        status: None,
+    };
+    let cluster = Cluster::empty(NS).with_bfd_profiles([profile]);
+    assert_eq!(validate(&peer(spec), &cluster), Verdict::default());
 }
 
 #[test]
