@@ -5,7 +5,10 @@
 //! counts as dead once no change was seen for the heartbeat timeout. Only local clocks are
 //! compared, so clock skew between nodes does not matter. A heartbeat released on shutdown
 //! means dead at once. After this node was cut off from the API server, clocks restart from
-//! the moment it was back in touch: nobody is judged dead for renewals it could not see.
+//! the moment it was back in touch, and every peer gets a whole heartbeat timeout more to be
+//! seen renewing: nobody is judged dead for renewals this node could not see, nor for a peer
+//! regaining contact a moment later than this node (after an API server outage each node's
+//! first renewal goes through at its own time).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -75,7 +78,7 @@ impl Liveness {
         self.seen
             .iter()
             .filter(|(_, seen)| {
-                let reference = seen.changed_at.max(in_touch_since);
+                let reference = seen.changed_at.max(in_touch_since + timeout);
                 !seen.released && now.saturating_duration_since(reference) < timeout
             })
             .map(|(node, seen)| (node.clone(), seen.live_since.max(in_touch_since)))
@@ -108,14 +111,15 @@ mod tests {
     fn a_heartbeat_unchanged_for_the_timeout_is_dead() {
         let t0 = Instant::now();
         let mut liveness = Liveness::default();
-        liveness.observe("node-a", "1", false, t0, TIMEOUT);
-        liveness.observe("node-a", "1", false, ms(t0, 1000), TIMEOUT);
+        // In touch since t0; the heartbeat was seen changing last at 5 s.
+        liveness.observe("node-a", "1", false, ms(t0, 5000), TIMEOUT);
+        liveness.observe("node-a", "1", false, ms(t0, 6000), TIMEOUT);
         assert!(
             liveness
-                .live(ms(t0, 1199), TIMEOUT, t0)
+                .live(ms(t0, 6199), TIMEOUT, t0)
                 .contains_key("node-a")
         );
-        assert!(liveness.live(ms(t0, 1200), TIMEOUT, t0).is_empty());
+        assert!(liveness.live(ms(t0, 6200), TIMEOUT, t0).is_empty());
     }
 
     #[test]
@@ -139,7 +143,13 @@ mod tests {
                 .live(ms(t0, 60_500), TIMEOUT, back)
                 .contains_key("node-a")
         );
-        assert!(liveness.live(ms(t0, 61_200), TIMEOUT, back).is_empty());
+        // A peer regaining contact later than this node still has a whole timeout to renew.
+        assert!(
+            liveness
+                .live(ms(t0, 62_300), TIMEOUT, back)
+                .contains_key("node-a")
+        );
+        assert!(liveness.live(ms(t0, 62_400), TIMEOUT, back).is_empty());
     }
 
     #[test]
