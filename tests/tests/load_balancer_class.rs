@@ -176,13 +176,7 @@ impl Components {
 
     /// A ready endpoint of `name` on every node of the lab.
     async fn ready_everywhere(&self, name: &str) {
-        let nodes: Vec<&str> = self
-            .world
-            .lab
-            .nodes
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
+        let nodes = self.world.lab.node_names();
         self.world
             .backends(name, &Backend::ready_on(&nodes), CONTROLLER_MAX_PER_SLICE)
             .await;

@@ -60,6 +60,11 @@ impl Host {
 }
 
 impl Lab {
+    /// The Kubernetes Node names of the lab's nodes, in order.
+    pub fn node_names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
     /// A lab with `nodes` node namespaces and a client; `second_segment` adds a second bridge
     /// that every namespace joins with `eth1`.
     pub fn build(nodes: usize, second_segment: bool) -> Lab {

@@ -76,13 +76,7 @@ impl ChaosWorld {
                 if !is_status(&created, 409) {
                     created.map_err(|e| format!("creating {}: {e}", new.name))?;
                 }
-                let nodes: Vec<&str> = self
-                    .world
-                    .lab
-                    .nodes
-                    .iter()
-                    .map(|n| n.name.as_str())
-                    .collect();
+                let nodes = self.world.lab.node_names();
                 bounded(
                     "its EndpointSlices",
                     endpoint_slices::publish(
