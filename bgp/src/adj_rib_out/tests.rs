@@ -341,6 +341,7 @@ fn the_context_of_an_established_session_carries_its_negotiation() {
         families: [Family::Ipv6Unicast].into(),
         route_refresh: true,
         ibgp: true,
+        graceful_restart: false,
     };
     let context = UpdateContext::from_negotiated(65001, &negotiated, None, Some(NEXT_HOP_V6));
     assert!(context.ibgp && context.four_octet_as);

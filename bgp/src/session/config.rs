@@ -36,9 +36,13 @@ pub struct SessionConfig {
     pub max_connect_retry: Duration,
     /// Families offered with Multiprotocol capabilities; none offers IPv4 unicast implicitly.
     pub families: Vec<Family>,
-    /// Advertise the graceful restart capability with this restart time (at most 4095 s).
-    /// Forwarding state is never claimed preserved.
+    /// Advertise the graceful restart capability (RFC 4724) with this restart time (at most
+    /// 4095 s), claiming forwarding state preserved for every offered family: the host keeps
+    /// forwarding to the advertised destinations while the speaker process is away.
     pub graceful_restart: Option<Duration>,
+    /// Set the Restart State bit in OPEN: this speaker restarted after a graceful stop. Only
+    /// with `graceful_restart`; cleared once a session was established.
+    pub restarting: bool,
 }
 
 impl SessionConfig {
@@ -55,6 +59,7 @@ impl SessionConfig {
             max_connect_retry: Duration::from_secs(120),
             families: vec![Family::Ipv4Unicast],
             graceful_restart: None,
+            restarting: false,
         }
     }
 
@@ -101,11 +106,11 @@ impl SessionConfig {
         if let Some(restart) = self.graceful_restart {
             capabilities.push(Capability::GracefulRestart {
                 restart_time: restart.as_secs().min(0x0FFF) as u16,
-                restarting: false,
+                restarting: self.restarting,
                 families: self
                     .offered_families()
                     .into_iter()
-                    .map(|family| (family, false))
+                    .map(|family| (family, true))
                     .collect(),
             });
         }
@@ -173,9 +178,33 @@ mod tests {
                 Capability::GracefulRestart {
                     restart_time: 4095,
                     restarting: false,
-                    families: vec![(Family::Ipv4Unicast, false), (Family::Ipv6Unicast, false)]
+                    families: vec![(Family::Ipv4Unicast, true), (Family::Ipv6Unicast, true)]
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_restarting_speaker_sets_the_restart_state_bit() {
+        let restarted = SessionConfig {
+            graceful_restart: Some(Duration::from_secs(120)),
+            restarting: true,
+            ..config()
+        };
+        let restart = restarted.open().capabilities.into_iter().last();
+        assert_eq!(
+            restart,
+            Some(Capability::GracefulRestart {
+                restart_time: 120,
+                restarting: true,
+                families: vec![(Family::Ipv4Unicast, true)]
+            })
+        );
+        // Without the capability there is no bit to set.
+        let without = SessionConfig {
+            restarting: true,
+            ..config()
+        };
+        assert!(without.open().capabilities.iter().all(|c| c.code() != 64));
     }
 }

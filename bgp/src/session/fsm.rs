@@ -52,7 +52,12 @@ pub enum Timer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     Start,
+    /// Stop for good: the peer is told with a Cease NOTIFICATION and drops our routes.
     Stop,
+    /// Stop for a restart (RFC 4724 §4): when both sides negotiated graceful restart, the
+    /// connection is closed without a NOTIFICATION, so the peer keeps our routes as stale for
+    /// our restart time; otherwise the same as [`Event::Stop`].
+    StopForRestart,
     TcpConnected,
     TcpFailed,
     TcpClosed,
@@ -131,6 +136,10 @@ impl Session {
             (Idle, Event::Start) => self.connect(),
             (_, Event::Start) => Vec::new(),
             (_, Event::Stop) => self.stop(),
+            (Established, Event::StopForRestart) if self.graceful_restart() => {
+                self.stop_for_restart()
+            }
+            (_, Event::StopForRestart) => self.stop(),
             (Idle, _) => Vec::new(),
             (Connect, Event::TcpConnected) => {
                 self.state = OpenSent;
@@ -200,6 +209,9 @@ impl Session {
             (State::OpenConfirm, Message::Keepalive) => {
                 self.state = State::Established;
                 self.failures = 0;
+                // The restart is over once a session came up again: later OPENs are a
+                // reconnection, not a restart.
+                self.config.restarting = false;
                 let negotiated = self.negotiated.clone();
                 let mut actions: Vec<Action> =
                     negotiated.into_iter().map(Action::Established).collect();
@@ -278,6 +290,22 @@ impl Session {
             Timer::ConnectRetry,
             self.config.retry_delay(self.failures),
         ));
+        actions
+    }
+
+    /// Both sides of the established session negotiated graceful restart.
+    fn graceful_restart(&self) -> bool {
+        self.negotiated.as_ref().is_some_and(|n| n.graceful_restart)
+    }
+
+    /// Closes the established connection without a NOTIFICATION.
+    fn stop_for_restart(&mut self) -> Vec<Action> {
+        let mut actions = vec![Action::Disconnect];
+        actions.extend(self.stop_timers());
+        actions.push(Action::Down("stopped for a graceful restart".into()));
+        self.state = State::Idle;
+        self.negotiated = None;
+        self.failures = 0;
         actions
     }
 

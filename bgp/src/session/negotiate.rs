@@ -27,6 +27,9 @@ pub struct Negotiated {
     pub route_refresh: bool,
     /// The peer is in our AS.
     pub ibgp: bool,
+    /// Both sides advertised graceful restart (RFC 4724): closing the connection without a
+    /// NOTIFICATION leaves our routes with the peer, marked stale, for our restart time.
+    pub graceful_restart: bool,
 }
 
 /// Why a peer's OPEN was refused.
@@ -70,6 +73,8 @@ pub(crate) fn negotiate(config: &SessionConfig, open: &Open) -> Result<Negotiate
         families,
         route_refresh: has(|c| matches!(c, Capability::RouteRefresh)),
         ibgp,
+        graceful_restart: config.graceful_restart.is_some()
+            && has(|c| matches!(c, Capability::GracefulRestart { .. })),
     })
 }
 

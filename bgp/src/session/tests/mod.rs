@@ -4,6 +4,7 @@
 
 mod connection;
 mod established;
+mod graceful_restart;
 mod open;
 
 use std::collections::BTreeSet;
@@ -36,6 +37,7 @@ fn config() -> SessionConfig {
         max_connect_retry: secs(20),
         families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
         graceful_restart: None,
+        restarting: false,
     }
 }
 

@@ -64,6 +64,7 @@ fn the_first_keepalive_establishes_the_session_with_what_was_negotiated() {
         families: [Family::Ipv4Unicast].into(),
         route_refresh: true,
         ibgp: false,
+        graceful_restart: false,
     };
     assert_eq!(
         actions,
