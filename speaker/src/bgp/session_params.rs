@@ -84,6 +84,8 @@ pub fn session_config(session: &PeerSession, router_id: Ipv4Addr) -> SessionConf
         max_connect_retry: session.connect_time,
         families: session.families.clone(),
         graceful_restart: graceful_restart_time(session),
+        // The speaker does not yet tell a start after a graceful stop from a first start.
+        restarting: false,
     }
 }
 
