@@ -2,6 +2,7 @@
 //! found from `KUBECONFIG` or, inside a Pod, the in-cluster configuration.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -64,6 +65,17 @@ pub struct Config {
     #[command(flatten)]
     pub metrics: ferrolb_endpoint::metrics::MetricsFlags,
 
+    /// The restart time announced to BGPPeers with `enableGracefulRestart` (RFC 4724, at most
+    /// 4095 s): how long their routers keep this node's routes while its speaker restarts.
+    #[arg(long, default_value = "120s", value_parser = duration)]
+    pub graceful_restart_time: Duration,
+
+    /// A directory that outlives the speaker's Pod (a hostPath), where a speaker stopping for
+    /// a graceful restart leaves a marker so the next one sets the Restart State bit. Without
+    /// it the Restart State bit is never set; the routes are kept all the same.
+    #[arg(long, env = "FERROLB_GRACEFUL_RESTART_DIR")]
+    pub graceful_restart_dir: Option<PathBuf>,
+
     /// Address of the plain HTTP probes /healthz and /readyz (ready once every watch holds
     /// its first listing).
     #[arg(long, default_value = "0.0.0.0:7473")]
@@ -77,6 +89,12 @@ impl Config {
             return Err(format!(
                 "--heartbeat-timeout {:?} must exceed --heartbeat-interval {:?}",
                 self.heartbeat_timeout, self.heartbeat_interval
+            ));
+        }
+        let restart = self.graceful_restart_time;
+        if restart < Duration::from_secs(1) || restart > Duration::from_secs(4095) {
+            return Err(format!(
+                "--graceful-restart-time {restart:?} must be between 1s and 4095s, what BGP can carry"
             ));
         }
         if self.gratuitous_count == 0 {
@@ -96,6 +114,8 @@ mod tests {
         assert_eq!(config.namespace, "metallb-system");
         assert_eq!(config.lb_class, None);
         assert_eq!(config.heartbeat_interval, Duration::from_millis(400));
+        assert_eq!(config.graceful_restart_time, Duration::from_secs(120));
+        assert_eq!(config.graceful_restart_dir, None);
         assert_eq!(config.validate(), Ok(()));
     }
 
@@ -128,5 +148,24 @@ mod tests {
                 .unwrap_err()
                 .contains("--heartbeat-timeout")
         );
+    }
+
+    #[test]
+    fn a_restart_time_bgp_cannot_carry_is_refused() {
+        for time in ["0s", "4096s"] {
+            let config = Config::parse_from([
+                "ferrolb-speaker",
+                "--node-name",
+                "node-a",
+                "--graceful-restart-time",
+                time,
+            ]);
+            assert!(
+                config
+                    .validate()
+                    .unwrap_err()
+                    .contains("--graceful-restart-time")
+            );
+        }
     }
 }

@@ -4,9 +4,13 @@
 //! The task feeds the machine what happens (connection results, bytes decoded into messages,
 //! timer expiries) and carries out the actions it returns. The routes it should advertise
 //! arrive on a watch channel; whenever they change while the session is established, the
-//! Adj-RIB-Out turns the difference into packed UPDATEs. Stopping withdraws every route
-//! first, then closes the session with a Cease NOTIFICATION, so the peer moves traffic away
-//! before the connection goes.
+//! Adj-RIB-Out turns the difference into packed UPDATEs, and once established after the
+//! initial routes an End-of-RIB per family tells the peer the table is complete (with
+//! graceful restart, that is when the peer drops what stayed stale). Stopping for good
+//! withdraws every route first, then closes the session with a Cease NOTIFICATION, so the
+//! peer moves traffic away before the connection goes; stopping for a restart, on a session
+//! that negotiated graceful restart, only closes the connection, so the peer keeps the
+//! routes for the restart time (see [`super::restart`]).
 //!
 //! What the session is configured with (TTL, router ID, graceful restart, timers, next hops)
 //! is decided by [`super::session_params`]; this task only applies it. A session over a BFD
@@ -29,9 +33,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::next_hop;
 use super::peers::PeerSession;
+use super::session_params::{self, Restart};
 use super::transport::{self, Dial};
-use super::{next_hop, session_params};
 use crate::bfd::BfdStatus;
 use crate::metrics::{Metrics, PeerLabel};
 use crate::publish_if_changed;
@@ -51,13 +56,15 @@ pub struct SessionHandle {
     pub session: PeerSession,
     pub password: Option<String>,
     routes: watch::Sender<Routes>,
-    stop: oneshot::Sender<()>,
+    /// Carries whether the stop is for a restart.
+    stop: oneshot::Sender<bool>,
     task: JoinHandle<()>,
 }
 
 impl SessionHandle {
     /// Starts the session of `session` on `node`, advertising `routes` once established and
-    /// following the BFD session whose status `bfd` carries, if any.
+    /// following the BFD session whose status `bfd` carries, if any, and taking part in
+    /// graceful restart as `restart` says.
     pub fn spawn(
         session: PeerSession,
         password: Option<String>,
@@ -65,10 +72,11 @@ impl SessionHandle {
         metrics: Arc<Metrics>,
         routes: Routes,
         bfd: Option<watch::Receiver<BfdStatus>>,
+        restart: Restart,
     ) -> SessionHandle {
         let (routes_tx, routes_rx) = watch::channel(routes);
         let (stop_tx, stop_rx) = oneshot::channel();
-        let connection = Connection::new(&session, password.clone(), node, metrics, bfd);
+        let connection = Connection::new(&session, password.clone(), node, metrics, bfd, restart);
         let task = tokio::spawn(connection.run(routes_rx, stop_rx));
         SessionHandle {
             session,
@@ -85,8 +93,10 @@ impl SessionHandle {
     }
 
     /// Withdraws everything, closes the session and waits for the task, at most `grace`.
-    pub async fn stop(self, grace: Duration) {
-        let _ = self.stop.send(());
+    /// `for_restart` leaves the routes with a peer that negotiated graceful restart and
+    /// closes without a NOTIFICATION.
+    pub async fn stop(self, grace: Duration, for_restart: bool) {
+        let _ = self.stop.send(for_restart);
         let mut task = self.task;
         if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();
@@ -126,9 +136,10 @@ impl Connection {
         node: &str,
         metrics: Arc<Metrics>,
         mut bfd: Option<watch::Receiver<BfdStatus>>,
+        restart: Restart,
     ) -> Self {
         let router_id = session_params::router_id(session, node, transport::local_ipv4_towards);
-        let fsm = Session::new(session_params::session_config(session, router_id));
+        let fsm = Session::new(session_params::session_config(session, router_id, restart));
         let label = PeerLabel {
             peer: session.label(),
         };
@@ -160,16 +171,20 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, mut routes: watch::Receiver<Routes>, mut stop: oneshot::Receiver<()>) {
+    async fn run(mut self, mut routes: watch::Receiver<Routes>, mut stop: oneshot::Receiver<bool>) {
         self.desired = routes.borrow_and_update().clone();
         self.count_pending();
         self.events.push_back(Event::Start);
         let mut buffer = vec![0u8; 64 * 1024];
+        let mut for_restart = false;
         loop {
             self.drain().await;
             let deadline = self.timers.values().min().copied();
             tokio::select! {
-                _ = &mut stop => break,
+                stopped = &mut stop => {
+                    for_restart = stopped.unwrap_or(false);
+                    break;
+                }
                 result = async { self.connecting.as_mut().expect("guarded").await },
                     if self.connecting.is_some() =>
                 {
@@ -220,14 +235,26 @@ impl Connection {
                 }
             }
         }
-        self.shutdown().await;
+        self.shutdown(for_restart).await;
     }
 
-    /// Withdraws every route, then lets the machine close the session.
-    async fn shutdown(&mut self) {
-        self.desired = Arc::new(BTreeMap::new());
-        self.sync().await;
-        self.events.push_back(Event::Stop);
+    /// Withdraws every route, then lets the machine close the session; `for_restart`, on a
+    /// session that negotiated graceful restart, closes it without withdrawing anything.
+    async fn shutdown(&mut self, for_restart: bool) {
+        let keep_routes = for_restart
+            && self.fsm.state() == State::Established
+            && self.fsm.negotiated().is_some_and(|n| n.graceful_restart);
+        if keep_routes {
+            tracing::info!(
+                peer = %self.peer_name, address = %self.dial.peer,
+                "closing for a graceful restart: the peer keeps the routes as stale"
+            );
+            self.events.push_back(Event::StopForRestart);
+        } else {
+            self.desired = Arc::new(BTreeMap::new());
+            self.sync().await;
+            self.events.push_back(Event::Stop);
+        }
         self.drain().await;
         if let Some(mut writer) = self.writer.take() {
             let _ = writer.shutdown().await;

@@ -17,6 +17,10 @@
 //! (the router drops its routes as fast), and connects again only once BFD is up again. A
 //! BFD session that never came up holds nothing back: a router without BFD still gets its BGP
 //! session, as with MetalLB's FRR mode.
+//!
+//! On shutdown, [`restart`] decides from this node's Node object whether the speaker stops for
+//! good (every route withdrawn, every session closed with a Cease) or for a restart, which
+//! leaves the routes with the peers that negotiated graceful restart.
 
 pub mod bfd_sessions;
 pub mod connection;
@@ -25,6 +29,7 @@ pub mod passwords;
 pub mod peer_events;
 pub mod peers;
 pub mod plan;
+pub mod restart;
 pub mod session_params;
 pub mod sessions;
 pub mod transport;
@@ -245,8 +250,8 @@ impl BgpMode {
 }
 
 /// Runs BGP mode for `config.node_name`, once `watches` hold their first listings, until
-/// `stop` fires, then withdraws every route, closes every session and removes this node's
-/// ServiceBGPStatus objects.
+/// `stop` fires, then closes every session (withdrawing every route unless the speaker
+/// stops for a restart, see [`restart`]) and removes this node's ServiceBGPStatus objects.
 pub async fn run(
     client: Client,
     config: Config,
@@ -256,8 +261,9 @@ pub async fn run(
     mut stop: oneshot::Receiver<()>,
 ) {
     let node = config.node_name.clone();
+    let api = client.clone();
     let mut mode = BgpMode {
-        sessions: Sessions::new(&node, metrics.clone()),
+        sessions: Sessions::new(&node, metrics.clone(), restart::at_start(&config)),
         bfd: Bfd::new(Udp::default(), metrics),
         namespace: config.namespace.clone(),
         passwords: Passwords::new(
@@ -289,8 +295,8 @@ pub async fn run(
             _ = ticker.tick() => {}
         }
     }
-    tracing::info!("shutting down: withdrawing every BGP route");
-    mode.sessions.close_all().await;
+    let decision = restart::stop_decision(api, &config).await;
+    restart::close_sessions(&mut mode.sessions, &config, &decision).await;
     mode.bfd.stop_all().await;
     mode.status.finish().await;
 }

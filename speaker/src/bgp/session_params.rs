@@ -1,5 +1,5 @@
 //! The parameters a session derives from its BGPPeer and from where it runs: the TTL of its
-//! packets, its router ID, its graceful-restart time, its timers, how it is dialled, and the
+//! packets, its router ID, its graceful-restart time and Restart State, its timers, how it is dialled, and the
 //! next hops of its routes once it is established.
 //!
 //! Every rule is a pure function; what they need from the host (the IPv4 address towards the
@@ -23,6 +23,24 @@ pub const DIRECT_EBGP_TTL: u32 = 1;
 
 /// The restart time announced with graceful restart (RFC 4724), MetalLB's value.
 pub const GRACEFUL_RESTART_TIME: Duration = Duration::from_secs(120);
+
+/// How this speaker process takes part in graceful restart: the restart time it announces
+/// (`--graceful-restart-time`) and whether it starts again after a graceful stop (see
+/// [`super::restart`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    pub time: Duration,
+    pub restarting: bool,
+}
+
+impl Default for Restart {
+    fn default() -> Restart {
+        Restart {
+            time: GRACEFUL_RESTART_TIME,
+            restarting: false,
+        }
+    }
+}
 
 /// The longest pause between connection attempts before the first, and the shortest time a
 /// connection attempt is given.
@@ -66,14 +84,19 @@ pub fn router_id(
         .unwrap_or_else(|| router_id_from_node(node))
 }
 
-/// The restart time to announce: [`GRACEFUL_RESTART_TIME`] when the peer asks for graceful
-/// restart, none otherwise.
-pub fn graceful_restart_time(session: &PeerSession) -> Option<Duration> {
-    session.graceful_restart.then_some(GRACEFUL_RESTART_TIME)
+/// The restart time to announce: `restart`'s when the peer asks for graceful restart, none
+/// otherwise.
+pub fn graceful_restart_time(session: &PeerSession, restart: Restart) -> Option<Duration> {
+    session.graceful_restart.then_some(restart.time)
 }
 
-/// The configuration of the session's state machine, with `router_id`.
-pub fn session_config(session: &PeerSession, router_id: Ipv4Addr) -> SessionConfig {
+/// The configuration of the session's state machine, with `router_id`; with graceful
+/// restart, its OPEN carries the Restart State bit when this process is `restart`ing.
+pub fn session_config(
+    session: &PeerSession,
+    router_id: Ipv4Addr,
+    restart: Restart,
+) -> SessionConfig {
     SessionConfig {
         local_as: session.local_as,
         peer_as: session.peer_as,
@@ -83,9 +106,8 @@ pub fn session_config(session: &PeerSession, router_id: Ipv4Addr) -> SessionConf
         connect_retry: FIRST_RETRY_AT_MOST.min(session.connect_time),
         max_connect_retry: session.connect_time,
         families: session.families.clone(),
-        graceful_restart: graceful_restart_time(session),
-        // The speaker does not yet tell a start after a graceful stop from a first start.
-        restarting: false,
+        graceful_restart: graceful_restart_time(session, restart),
+        restarting: session.graceful_restart && restart.restarting,
     }
 }
 

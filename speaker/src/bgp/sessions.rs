@@ -1,7 +1,8 @@
 //! The set of running sessions, kept in line with the peers this node should have: a new
 //! peer gets a session, a changed peer (any field, or its password) is reconnected, a peer
 //! that no longer selects this node is withdrawn from and closed, and every other session is
-//! handed its current routes. A new session gets the status of its BFD session, if it has one.
+//! handed its current routes. A new session gets the status of its BFD session, if it has one,
+//! and, while this process restarts after a graceful stop, sets the Restart State bit.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +10,11 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::connection::{Routes, SessionHandle};
 use super::peers::PeerSession;
+use super::session_params::Restart;
 use crate::bfd::BfdStatus;
 use crate::metrics::Metrics;
 
@@ -23,14 +26,30 @@ pub struct Sessions {
     node: String,
     metrics: Arc<Metrics>,
     running: BTreeMap<String, SessionHandle>,
+    restart_time: Duration,
+    /// Until when new sessions announce a restart: the restart time after a graceful stop.
+    restarting_until: Option<Instant>,
 }
 
 impl Sessions {
-    pub fn new(node: &str, metrics: Arc<Metrics>) -> Sessions {
+    /// The sessions of `node`, announcing `restart.time` to peers with graceful restart;
+    /// `restart.restarting` says this process starts again after a graceful stop, which
+    /// new sessions announce for the restart time from now.
+    pub fn new(node: &str, metrics: Arc<Metrics>, restart: Restart) -> Sessions {
         Sessions {
             node: node.into(),
             metrics,
             running: BTreeMap::new(),
+            restart_time: restart.time,
+            restarting_until: restart.restarting.then(|| Instant::now() + restart.time),
+        }
+    }
+
+    /// How a session started now takes part in graceful restart.
+    fn restart(&self) -> Restart {
+        Restart {
+            time: self.restart_time,
+            restarting: self.restarting_until.is_some_and(|u| Instant::now() < u),
         }
     }
 
@@ -56,7 +75,7 @@ impl Sessions {
             tracing::info!(peer = %name, "closing the session: the peer changed or left this node");
             self.running.remove(&name)
         });
-        join_all(closing.map(|h| h.stop(CLOSE_GRACE))).await;
+        join_all(closing.map(|h| h.stop(CLOSE_GRACE, false))).await;
         for (name, (session, password)) in wanted {
             let routes = routes.get(&name).cloned().unwrap_or_default();
             match self.running.get(&name) {
@@ -70,6 +89,7 @@ impl Sessions {
                         self.metrics.clone(),
                         routes,
                         bfd.get(&name).cloned(),
+                        self.restart(),
                     );
                     self.running.insert(name, handle);
                 }
@@ -77,9 +97,10 @@ impl Sessions {
         }
     }
 
-    /// Withdraws every route and closes every session, all at once.
-    pub async fn close_all(&mut self) {
+    /// Withdraws every route and closes every session, all at once; `for_restart` leaves
+    /// the routes with the peers that negotiated graceful restart.
+    pub async fn close_all(&mut self, for_restart: bool) {
         let all = std::mem::take(&mut self.running);
-        join_all(all.into_values().map(|h| h.stop(CLOSE_GRACE))).await;
+        join_all(all.into_values().map(|h| h.stop(CLOSE_GRACE, for_restart))).await;
     }
 }

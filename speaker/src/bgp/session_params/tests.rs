@@ -127,24 +127,42 @@ fn with_no_ipv4_address_at_all_the_router_id_comes_from_the_node_name_and_is_sta
 
 #[test]
 fn graceful_restart_announces_120s_only_when_the_peer_asks_for_it() {
-    assert_eq!(graceful_restart_time(&session()), None);
+    let restart = Restart::default();
+    assert_eq!(graceful_restart_time(&session(), restart), None);
     let restarting = PeerSession {
         graceful_restart: true,
         ..session()
     };
     assert_eq!(
-        graceful_restart_time(&restarting),
+        graceful_restart_time(&restarting, restart),
         Some(Duration::from_secs(120))
     );
-    assert_eq!(
-        session_config(&restarting, v4("10.0.0.1")).graceful_restart,
-        Some(Duration::from_secs(120))
-    );
+    let config = session_config(&restarting, v4("10.0.0.1"), restart);
+    assert_eq!(config.graceful_restart, Some(Duration::from_secs(120)));
+    assert!(!config.restarting);
+}
+
+#[test]
+fn a_restarted_process_sets_the_restart_state_only_towards_graceful_restart_peers() {
+    let restart = Restart {
+        time: Duration::from_secs(5),
+        restarting: true,
+    };
+    let with = PeerSession {
+        graceful_restart: true,
+        ..session()
+    };
+    let config = session_config(&with, v4("10.0.0.1"), restart);
+    assert_eq!(config.graceful_restart, Some(Duration::from_secs(5)));
+    assert!(config.restarting);
+    let without = session_config(&session(), v4("10.0.0.1"), restart);
+    assert_eq!(without.graceful_restart, None);
+    assert!(!without.restarting);
 }
 
 #[test]
 fn the_first_retry_comes_within_a_second_and_later_ones_within_the_connect_time() {
-    let config = session_config(&session(), v4("10.0.0.1"));
+    let config = session_config(&session(), v4("10.0.0.1"), Restart::default());
     assert_eq!(config.connect_retry, Duration::from_secs(1));
     assert_eq!(config.max_connect_retry, Duration::from_secs(120));
     assert_eq!(config.router_id, v4("10.0.0.1"));
@@ -153,7 +171,7 @@ fn the_first_retry_comes_within_a_second_and_later_ones_within_the_connect_time(
         ..session()
     };
     assert_eq!(
-        session_config(&quick, v4("10.0.0.1")).connect_retry,
+        session_config(&quick, v4("10.0.0.1"), Restart::default()).connect_retry,
         Duration::from_millis(500)
     );
 }
