@@ -1,11 +1,13 @@
 //! BGP mode in the network-namespace lab: node namespaces running the release
 //! `ferrolb-speaker`, BIRD as the router in the client namespace, the suites' own etcd and
-//! kube-apiserver. Three parts, each printing its figures and asserting nothing about timing:
+//! kube-apiserver. Four parts, each printing its figures and asserting nothing about timing:
 //!
 //! - `assignment`: 100 Services on 3 nodes (iBGP), one at a time: from the status PATCH that
 //!   writes a Service's IP to the router holding a path for it from every node.
 //! - `convergence`: with holdTime 3 s, from SIGTERM, SIGKILL or SIGSTOP of one node's speaker
 //!   to the router dropping that node's path.
+//! - `bfd`: with BFD at 100 ms × 3 under the sessions, from SIGSTOP of one node's speaker or
+//!   the cut of its link to the router dropping that node's path ([`bfd`]).
 //! - `table`: 10,000 IPv6 addresses (2,000 Services with 5 each) on one node: UPDATE messages
 //!   against prefixes, time to the full table (after the last status write, and after a
 //!   speaker restart), and the speaker's memory.
@@ -36,6 +38,9 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
+
+#[path = "bgp/bfd.rs"]
+mod bfd;
 
 /// The pause between two queries for one prefix while waiting for a change.
 const POLL: Duration = Duration::from_millis(2);
@@ -689,6 +694,9 @@ async fn main() {
     }
     if wanted("convergence") {
         convergence_after_a_speaker_stops().await;
+    }
+    if wanted("bfd") {
+        bfd::convergence_with_bfd().await;
     }
     if wanted("table") {
         full_table().await;

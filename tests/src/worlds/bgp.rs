@@ -2,7 +2,9 @@
 //! [`crate::worlds::layer2`], without an L2Advertisement), plus a real router
 //! ([`crate::routers`]) in the lab's client namespace peering with every node, and the
 //! BGP objects the speakers act on: BGPPeers, BGPAdvertisements, Communities and Secrets,
-//! written into the world's own namespace from the YAML-shaped JSON a user would write.
+//! written into the world's own namespace from the YAML-shaped JSON a user would write. With
+//! [`BgpOptions::bfd`], the router runs BFD towards every node and the BGPPeers name a
+//! BFDProfile of the same timers.
 //!
 //! Service IPs come from 198.51.100.0/24 and 2001:db8:ffff::/112, which no lab host uses,
 //! so a route to them exists only because a speaker advertised it.
@@ -10,18 +12,20 @@
 use std::net::IpAddr;
 
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
-use ferrolb_crds::{BGPAdvertisement, Community, ServiceBGPStatus};
+use ferrolb_crds::{BFDProfile, BGPAdvertisement, Community, ServiceBGPStatus};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::routers::{Neighbor, Router, RouterKind, RouterOptions};
+use crate::routers::{BfdOptions, Neighbor, Router, RouterKind, RouterOptions};
 use crate::worlds::layer2::{Options, World};
 
 /// The router's AS and the nodes' AS of an eBGP world; iBGP worlds use the router's for both.
 pub const ROUTER_AS: u32 = 64512;
 pub const NODE_AS: u32 = 64513;
+/// The BFDProfile the BGPPeers name in a world with BFD.
+pub const BFD_PROFILE: &str = "bfd";
 
 /// What a BGP world is made of.
 #[derive(Clone, Debug)]
@@ -37,6 +41,10 @@ pub struct BgpOptions {
     /// Also peer over IPv6 (a second BGPPeer to the router's IPv6 address).
     pub ipv6: bool,
     pub speaker_args: Vec<String>,
+    /// BFD under every session: the router runs it towards each node with these timers, and
+    /// the BGPPeers name a BFDProfile ([`BFD_PROFILE`]) asking for them as receive and
+    /// transmit intervals.
+    pub bfd: Option<BfdOptions>,
 }
 
 impl Default for BgpOptions {
@@ -49,6 +57,7 @@ impl Default for BgpOptions {
             router_password: None,
             ipv6: false,
             speaker_args: Vec::new(),
+            bfd: None,
         }
     }
 }
@@ -90,6 +99,9 @@ impl BgpWorld {
             for address in addresses {
                 let mut neighbor = Neighbor::new(address, node_as);
                 neighbor.password = options.router_password.clone();
+                if let Some(bfd) = options.bfd {
+                    neighbor = neighbor.with_bfd(bfd.interval, bfd.multiplier);
+                }
                 neighbors.push(neighbor);
             }
         }
@@ -116,18 +128,26 @@ impl BgpWorld {
         } else {
             NODE_AS
         };
-        json!({
+        let mut spec = json!({
             "myASN": node_as,
             "peerASN": ROUTER_AS,
             "peerAddress": address.to_string(),
             "holdTime": self.options.hold_time,
             "keepaliveTime": "1s",
             "connectTime": "2s",
-        })
+        });
+        if self.options.bfd.is_some() {
+            spec["bfdProfile"] = json!(BFD_PROFILE);
+        }
+        spec
     }
 
-    /// Creates the BGPPeers to the router (IPv4, and IPv6 when the world has it).
+    /// Creates the BGPPeers to the router (IPv4, and IPv6 when the world has it), after the
+    /// BFDProfile they name in a world with BFD.
     pub async fn peer_with_router(&self) {
+        if let Some(bfd) = self.options.bfd {
+            self.bfd_profile(BFD_PROFILE, bfd).await;
+        }
         let client = &self.world.lab.client;
         self.peer("router", self.peer_spec(client.ipv4.into()))
             .await;
@@ -162,6 +182,21 @@ impl BgpWorld {
         let ad: BGPAdvertisement = typed("metallb.io/v1beta1", "BGPAdvertisement", name, spec);
         self.api::<BGPAdvertisement>()
             .create(&PostParams::default(), &ad)
+            .await
+            .unwrap();
+    }
+
+    /// A BFDProfile whose receive and transmit intervals are `bfd.interval`.
+    pub async fn bfd_profile(&self, name: &str, bfd: BfdOptions) {
+        let ms = bfd.interval.as_millis() as u64;
+        let spec = json!({
+            "receiveInterval": ms,
+            "transmitInterval": ms,
+            "detectMultiplier": bfd.multiplier,
+        });
+        let profile: BFDProfile = typed("metallb.io/v1beta1", "BFDProfile", name, spec);
+        self.api::<BFDProfile>()
+            .create(&PostParams::default(), &profile)
             .await
             .unwrap();
     }
