@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod model;
 pub mod packet;
 pub mod responder;
+pub mod sockaddr;
 pub mod socket;
 pub mod speaker;
 pub mod status;

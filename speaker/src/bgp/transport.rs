@@ -2,9 +2,9 @@
 //! with TCP MD5 signatures (RFC 2385) when a password is set, and sent with the TTL the peer
 //! expects (1 for a directly connected eBGP peer, 255 with `ebgpMultiHop`, 64 for iBGP).
 //!
-//! This is one of the speaker's few pieces of unsafe code, with [`crate::socket`] and
-//! [`crate::bfd::udp`]: the kernel's `TCP_MD5SIG` option takes a C struct that neither the
-//! standard library nor tokio wraps. Everything else goes through tokio's `TcpSocket`.
+//! This is one of the speaker's few pieces of unsafe code, with [`crate::socket`],
+//! [`crate::sockaddr`] and [`crate::bfd::udp`]: the kernel's `TCP_MD5SIG` option takes a C
+//! struct that neither the standard library nor tokio wraps. Everything else goes through tokio's `TcpSocket`.
 
 #![allow(unsafe_code)]
 
@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use ferrolb_crds::bgppeer::{MD5_PASSWORD_MAX_BYTES, md5_password_problem};
 use tokio::net::{TcpSocket, TcpStream};
+
+use crate::sockaddr::to_storage;
 
 /// How to reach a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,43 +37,6 @@ struct TcpMd5Sig {
     key_length: u16,
     interface_index: libc::c_int,
     key: [u8; MD5_PASSWORD_MAX_BYTES],
-}
-
-fn sockaddr_storage(address: SocketAddr) -> libc::sockaddr_storage {
-    // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    match address {
-        SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*v4.ip()).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe {
-                std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in>(), sin);
-            }
-        }
-        SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe {
-                std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in6>(), sin6);
-            }
-        }
-    }
-    storage
 }
 
 fn set_option<T>(
@@ -110,7 +75,7 @@ fn set_md5(socket: &TcpSocket, peer: SocketAddr, password: &str) -> io::Result<(
         ));
     }
     let mut option = TcpMd5Sig {
-        address: sockaddr_storage(SocketAddr::new(peer.ip(), 0)),
+        address: to_storage(SocketAddr::new(peer.ip(), 0)).0,
         flags: 0,
         prefix_length: 0,
         key_length: bytes.len() as u16,

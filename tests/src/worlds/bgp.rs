@@ -69,7 +69,8 @@ pub struct BgpWorld {
     pub options: BgpOptions,
 }
 
-fn typed<K: DeserializeOwned>(api_version: &str, kind: &str, name: &str, spec: Value) -> K {
+/// A typed object of `kind` named `name` with `spec`, as a user writes it in YAML.
+pub fn typed<K: DeserializeOwned>(api_version: &str, kind: &str, name: &str, spec: Value) -> K {
     serde_json::from_value(json!({
         "apiVersion": api_version,
         "kind": kind,

@@ -10,6 +10,7 @@ use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_crds::{BFDProfile, BGPAdvertisement};
 use ferrolb_tests::infra::netlab::Host;
 use ferrolb_tests::routers::{BfdSession, Neighbor, Router, RouterKind, RouterOptions};
+use ferrolb_tests::worlds::bgp::typed;
 use ferrolb_tests::worlds::layer2::{Options, World};
 use kube::api::{Api, PostParams};
 use serde::de::DeserializeOwned;
@@ -22,16 +23,6 @@ use super::{ASN, INTERVAL, MULTIPLIER};
 pub struct BfdLab {
     bird: Option<Router>,
     pub world: World,
-}
-
-fn typed<K: DeserializeOwned>(api_version: &str, kind: &str, name: &str, spec: Value) -> K {
-    serde_json::from_value(json!({
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
 }
 
 impl BfdLab {

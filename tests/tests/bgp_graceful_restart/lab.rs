@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use ferrolb_crds::BGPAdvertisement;
 use ferrolb_crds::bgppeer::v1beta2::BGPPeer;
 use ferrolb_tests::infra::netlab::Host;
+use ferrolb_tests::worlds::bgp::typed;
 use ferrolb_tests::worlds::layer2::{Options, World};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::bird::{GrBird, RouteState, Sample};
 
@@ -29,16 +29,6 @@ pub struct GrLab {
     pub bird: GrBird,
     pub world: World,
     pub restart_dir: PathBuf,
-}
-
-fn typed<K: DeserializeOwned>(api_version: &str, kind: &str, name: &str, spec: Value) -> K {
-    serde_json::from_value(json!({
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
 }
 
 impl GrLab {

@@ -6,10 +6,11 @@
 
 use std::io;
 use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::bfd::socket::{Datagram, Family};
+use crate::sockaddr::{from_storage, to_storage};
 
 /// The longest datagram read: a Control packet is at most 24 bytes plus a 28-byte
 /// authentication section; anything longer is cut and then refused by its Length field.
@@ -60,77 +61,16 @@ pub(super) fn set_int(
 }
 
 pub(super) fn bind(fd: &OwnedFd, address: SocketAddr) -> io::Result<()> {
-    // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
-    let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
-    let length = match address {
-        SocketAddr::V4(v4) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: v4.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*v4.ip()).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe { std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in>(), sin) };
-            size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(v6) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: v6.port().to_be(),
-                sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr {
-                    s6_addr: v6.ip().octets(),
-                },
-                sin6_scope_id: v6.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe { std::ptr::write((&raw mut storage).cast::<libc::sockaddr_in6>(), sin6) };
-            size_of::<libc::sockaddr_in6>()
-        }
-    };
+    let (storage, length) = to_storage(address);
     // SAFETY: the pointer and length describe `storage`, alive for the call.
     check(unsafe {
         libc::bind(
             fd.as_raw_fd(),
             (&raw const storage).cast::<libc::sockaddr>(),
-            length as libc::socklen_t,
+            length,
         )
     })
     .map(|_| ())
-}
-
-/// The address in `storage`, as `recvmsg` filled it.
-fn socket_address(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
-    match libc::c_int::from(storage.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in, for which it is large
-            // enough and aligned.
-            let sin =
-                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            Ok(SocketAddr::V4(SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
-                u16::from_be(sin.sin_port),
-            )))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: as above, for sockaddr_in6.
-            let sin6 = unsafe {
-                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
-            };
-            Ok(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            )))
-        }
-        family => Err(io::Error::other(format!(
-            "datagram from an address of family {family}"
-        ))),
-    }
 }
 
 /// Receives one datagram with its TTL and destination address, without blocking.
@@ -157,7 +97,7 @@ pub(super) fn receive(fd: RawFd) -> io::Result<Datagram> {
     if length < 0 {
         return Err(io::Error::last_os_error());
     }
-    let source = socket_address(&name)?;
+    let source = from_storage(&name)?;
     let (mut ttl, mut destination) = (None, None);
     // SAFETY: `header` was filled by recvmsg; the CMSG macros walk its control buffer within
     // msg_controllen, and each payload is read unaligned with the size its type says.
