@@ -30,8 +30,22 @@ async fn bounded<T>(
     }
 }
 
-fn is_status(result: &Result<(), kube::Error>, code: u16) -> bool {
-    matches!(result, Err(kube::Error::Api(status)) if status.code == code)
+/// Like [`bounded`], with an answer of status `done` (409 to a create, 404 to a delete)
+/// counting as success: an earlier try already made the change.
+async fn bounded_or<T>(
+    what: &str,
+    done: u16,
+    call: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<(), String> {
+    let done_before =
+        |e: &kube::Error| matches!(e, kube::Error::Api(status) if status.code == done);
+    bounded(what, async {
+        match call.await {
+            Err(e) if done_before(&e) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    })
+    .await
 }
 
 /// The Service a [`NewService`] describes, labelled for the world's advertisement.
@@ -66,16 +80,12 @@ impl ChaosWorld {
         match action {
             Action::Create(new) => {
                 let object = service_object(self, new);
-                let created = tokio::time::timeout(
-                    CALL_LIMIT,
+                bounded_or(
+                    &format!("creating {}", new.name),
+                    409,
                     services.create(&PostParams::default(), &object),
                 )
-                .await
-                .map_err(|_| format!("creating {}: no answer", new.name))?
-                .map(|_| ());
-                if !is_status(&created, 409) {
-                    created.map_err(|e| format!("creating {}: {e}", new.name))?;
-                }
+                .await?;
                 let nodes = self.world.lab.node_names();
                 bounded(
                     "its EndpointSlices",
@@ -90,16 +100,12 @@ impl ChaosWorld {
                 .await
             }
             Action::Delete(name) => {
-                let deleted = tokio::time::timeout(
-                    CALL_LIMIT,
+                bounded_or(
+                    &format!("deleting {name}"),
+                    404,
                     services.delete(name, &DeleteParams::default()),
                 )
-                .await
-                .map_err(|_| format!("deleting {name}: no answer"))?
-                .map(|_| ());
-                if !is_status(&deleted, 404) {
-                    deleted.map_err(|e| format!("deleting {name}: {e}"))?;
-                }
+                .await?;
                 bounded(
                     "its EndpointSlices",
                     endpoint_slices::delete_all(client, namespace, name),
