@@ -86,6 +86,10 @@ fn bad_values_are_refused_naming_the_field() {
             "/speaker/gratuitousInterval",
         ),
         (
+            "speaker.gracefulRestart.time=forever",
+            "/speaker/gracefulRestart/time",
+        ),
+        (
             "prometheus.prometheusRule.poolUsageThreshold=2",
             "/prometheus/prometheusRule/poolUsageThreshold",
         ),
@@ -195,6 +199,48 @@ fn every_port_names_its_protocol_for_server_side_apply() {
             "ports without protocol with {sets:?}: {found:?}"
         );
     }
+}
+
+/// The speaker DaemonSet's container arguments and volumes as `helm template` renders them.
+fn speaker_args_and_volumes(sets: &[&str]) -> (Vec<String>, serde_yaml::Value) {
+    let rendered = render(sets);
+    let daemonset = rendered
+        .split("\n---\n")
+        .filter_map(|doc| serde_yaml::from_str::<serde_yaml::Value>(doc).ok())
+        .find(|doc| doc["kind"] == "DaemonSet")
+        .expect("the chart renders the speaker's DaemonSet");
+    let spec = &daemonset["spec"]["template"]["spec"];
+    let args = spec["containers"][0]["args"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|arg| arg.as_str().map(str::to_owned))
+        .collect();
+    (args, spec["volumes"].clone())
+}
+
+#[test]
+fn the_speaker_keeps_its_graceful_restart_marker_in_a_host_path() {
+    let (args, volumes) = speaker_args_and_volumes(&[]);
+    assert!(
+        args.contains(&"--graceful-restart-dir=/var/lib/ferrolb/speaker".to_owned())
+            && args.contains(&"--graceful-restart-time=120s".to_owned()),
+        "{args:?}"
+    );
+    assert_eq!(
+        volumes[0]["hostPath"]["path"], "/var/lib/ferrolb/speaker",
+        "{volumes:?}"
+    );
+    let (args, volumes) = speaker_args_and_volumes(&[
+        "speaker.gracefulRestart.stateDir=",
+        "speaker.gracefulRestart.time=30s",
+    ]);
+    assert!(
+        !args.iter().any(|a| a.starts_with("--graceful-restart-dir"))
+            && args.contains(&"--graceful-restart-time=30s".to_owned()),
+        "{args:?}"
+    );
+    assert!(volumes.is_null(), "{volumes:?}");
 }
 
 /// `helm ACTION ferrolb helm/ferrolb` into the namespace of the control plane behind
